@@ -1,0 +1,122 @@
+// Checkpoints for milestone 1: AtomicCounter (atomic_counter.hpp).
+// Each TEST_CASE names the mistake it exists to catch; manifest.json gives its points and
+// mutants.json keeps a wrong implementation that it must fail.
+#include <atomic_counter.hpp>
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
+#include "lab_test.hpp"
+
+using metrics::AtomicCounter;
+
+TEST_CASE("a new counter reads zero and cannot be copied") {
+  // Catches: a signed or 32-bit API, and a copyable counter (a copy splits one count in two).
+  CHECK(std::is_same_v<decltype(std::declval<const AtomicCounter&>().get()), std::uint64_t>);
+  CHECK(std::is_same_v<decltype(std::declval<AtomicCounter&>().reset()), std::uint64_t>);
+  CHECK_FALSE(std::is_copy_constructible_v<AtomicCounter>);
+  CHECK_FALSE(std::is_copy_assignable_v<AtomicCounter>);
+  const AtomicCounter counter;
+  CHECK(counter.get() == 0);
+}
+
+TEST_CASE("increment adds one") {
+  AtomicCounter counter;
+  counter.increment();
+  CHECK(counter.get() == 1);
+  counter.increment();
+  counter.increment();
+  CHECK(counter.get() == 3);
+}
+
+TEST_CASE("add adds the given amount") {
+  // Catches: add() that ignores its argument or increments by one.
+  AtomicCounter counter;
+  counter.add(5);
+  CHECK(counter.get() == 5);
+  counter.increment();
+  counter.add(0);
+  counter.add(36);
+  CHECK(counter.get() == 42);
+}
+
+TEST_CASE("add keeps all 64 bits") {
+  // Catches: a 32-bit (or size_t-on-32-bit) count that truncates large byte totals.
+  AtomicCounter counter;
+  counter.add(std::uint64_t{1} << 40);
+  counter.add(3);
+  CHECK(counter.get() == (std::uint64_t{1} << 40) + 3);
+  counter.add(std::numeric_limits<std::uint64_t>::max() - (std::uint64_t{1} << 40));
+  CHECK(counter.get() == 2);  // wraps modulo 2^64, like every unsigned integer
+}
+
+TEST_CASE("reset returns the old value and zeroes") {
+  // Catches: reset() that returns the value but forgets to clear it, or clears and returns 0.
+  AtomicCounter counter;
+  counter.add(42);
+  CHECK(counter.reset() == 42);
+  CHECK(counter.get() == 0);
+  CHECK(counter.reset() == 0);
+  counter.increment();
+  CHECK(counter.get() == 1);
+}
+
+TEST_CASE("concurrent increments lose nothing") {
+  // Catches: load() then store(count + 1). TSan does not report it (both calls are atomic),
+  // but two threads that load the same value both store value + 1 and one update is lost.
+  AtomicCounter counter;
+  const auto report = lab::hammer(lab::stress_threads(), 200'000, [&](std::size_t) {
+    counter.increment();
+  });
+  REQUIRE_MESSAGE(report.run.overlapped, "the threads did not run at the same time");
+  CHECK(counter.get() == report.total_ops());
+}
+
+TEST_CASE("concurrent adds lose nothing") {
+  // Catches: add() built from load() + store(), and non-atomic members (TSan reports the race).
+  AtomicCounter counter;
+  const auto report = lab::hammer(lab::stress_threads(), 100'000, [&](std::size_t t) {
+    counter.add(t + 1);
+  });
+  REQUIRE(report.run.overlapped);
+  std::uint64_t expected = 0;
+  for (std::size_t t = 0; t < report.ops.size(); ++t) expected += report.ops[t] * (t + 1);
+  CHECK(counter.get() == expected);
+}
+
+TEST_CASE("reset concurrent with increments loses nothing") {
+  // Catches: reset() as get() followed by store(0): every increment that lands between the
+  // two calls is neither returned nor kept. Invariant: sum of resets + final value == total.
+  AtomicCounter counter;
+  std::uint64_t reset_sum = 0;  // touched by the reader thread only, read after the join
+  const auto report = lab::hammer(
+      lab::stress_threads() - 1, 200'000, [&](std::size_t) { counter.increment(); },
+      [&] { reset_sum += counter.reset(); }, 10'000);
+  REQUIRE(report.run.overlapped);
+  INFO("resets made while writers ran: " << report.reader_steps);
+  CHECK(report.reader_steps >= 10'000);
+  CHECK(reset_sum + counter.get() == report.total_ops());
+}
+
+TEST_CASE("get never goes backwards while writers run") {
+  // Catches: a torn or stale read, e.g. a plain uint64_t member read without synchronization
+  // (TSan reports the data race) or a get() that returns a cached copy.
+  AtomicCounter counter;
+  std::uint64_t backwards = 0, last_seen = 0;
+  const auto report = lab::hammer(
+      lab::stress_threads() - 1, 100'000, [&](std::size_t) { counter.increment(); },
+      [&] {
+        const std::uint64_t now = counter.get();
+        if (now < last_seen) ++backwards;
+        last_seen = now;
+      },
+      10'000);
+  REQUIRE(report.run.overlapped);
+  CHECK(report.reader_steps >= 10'000);
+  CHECK(backwards == 0);
+  CHECK(counter.get() == report.total_ops());
+}

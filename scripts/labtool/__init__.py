@@ -1,0 +1,1 @@
+"""The lab tool's package: see scripts/lab."""
