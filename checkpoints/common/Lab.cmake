@@ -5,7 +5,7 @@
 #                 [DEPENDS    NN-name ...]          # earlier milestones whose headers it includes
 #                 [PLAIN_TESTS test_c.cpp ...]      # doctest sources built WITHOUT sanitizers
 #                 [TRACK_SOURCES file.cpp ...]      # .cpp files of the track folder to compile
-#                 [TIMEOUT    seconds])             # per test, default 60
+#                 [TIMEOUT    seconds])             # per test, default 30
 #
 # It creates
 #   lab_track_mN     the student's (or solution's) code: include dir ${LAB_TRACK_DIR}/NN-name,
@@ -32,7 +32,7 @@ function(lab_milestone slug)
     message(FATAL_ERROR "lab_milestone(${slug}): LABEL and TESTS are required")
   endif()
   if(NOT ARG_TIMEOUT)
-    set(ARG_TIMEOUT 60)
+    set(ARG_TIMEOUT 30)
   endif()
   set(track "${LAB_TRACK_DIR}/${slug}")
   if(NOT IS_DIRECTORY "${track}")

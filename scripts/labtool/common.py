@@ -203,16 +203,11 @@ def _dpkg_installed(package: str) -> bool:
 
 
 def missing_packages(packages: dict[str, str | None]) -> list[str]:
+    """Packages whose proof file is absent (or, without one, that dpkg says are not installed)."""
     missing = []
     for package, proof in packages.items():
-        if proof is not None and Path(proof).exists():
-            continue
-        if proof is None and _dpkg_installed(package):
-            continue
-        if proof is not None and not shutil.which("dpkg-query"):
-            missing.append(package)
-            continue
-        if not _dpkg_installed(package):
+        present = Path(proof).exists() if proof is not None else _dpkg_installed(package)
+        if not present:
             missing.append(package)
     return missing
 

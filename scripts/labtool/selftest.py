@@ -33,6 +33,9 @@ def add_arguments(p):
     p.add_argument("--build-root", default=str(ROOT / "build"),
                    help="where the self-test's build trees go (default: build/)")
     p.add_argument("--mutant", metavar="NAME", help="run only this mutant")
+    p.add_argument("--reliability", metavar="K", type=int, default=0,
+                   help="also run every mutant's killing tests K times (each run must kill it) "
+                        "and the solutions' concurrency tests K times (each run must pass)")
 
 
 class Report:
@@ -198,11 +201,11 @@ def apply_mutant(m: Milestone, mutant: dict, track: Path) -> Path:
 
 
 def mutant_run(selected: list[Milestone], root: Path, only: str | None,
-               report: Report) -> None:
+               report: Report, reliability: int = 0, cache: dict | None = None) -> None:
     start = time.monotonic()
     track = root / "selftest-mutants-track"
     _sync_tree(ROOT / "solutions", track)
-    tree = b.Tree("solutions", root / "selftest-mutants", track_dir=track)
+    tree = b.Tree("solutions", root / "selftest-mutants", track_dir=track, cache=dict(cache or {}))
     cfg = tree.configure()
     if not cfg.ok:
         report.add("mutants", False, "CMake configure failed", [cfg.output[-2000:]])
@@ -231,6 +234,14 @@ def mutant_run(selected: list[Milestone], root: Path, only: str | None,
                 ran = tree.run_tests(name_regex=b.ctest_regex(names))
                 failing = [n for n in names if n in ran and not ran[n].passed]
                 missing = [n for n in names if n not in ran]
+                if failing and reliability:
+                    kills = 1 + sum(
+                        any(not r.passed for r in tree.run_tests(name_regex=b.ctest_regex(names)).values())
+                        for _ in range(reliability - 1))
+                    info(f"  {m.label} {mutant['name']}: killed in {kills}/{reliability} runs")
+                    if kills < reliability:
+                        problems.append(f"{m.slug} mutant {mutant['name']} killed in only "
+                                        f"{kills}/{reliability} runs")
                 if failing:
                     killed += 1
                     info(f"  killed  {m.label} {mutant['name']} by '{failing[0]}' "
@@ -248,6 +259,29 @@ def mutant_run(selected: list[Milestone], root: Path, only: str | None,
                f"{killed}/{total} killed, {time.monotonic() - start:.0f} s", problems)
 
 
+def solution_reliability(tree: b.Tree, selected: list[Milestone], runs: int,
+                         report: Report) -> None:
+    """Runs every concurrency checkpoint of the solutions `runs` times; all must pass."""
+    start = time.monotonic()
+    problems, total = [], 0
+    for m in selected:
+        names = [m.ctest_name(t) for t in m.tests if t.concurrency]
+        if not names:
+            continue
+        passes = {n: 0 for n in names}
+        for _ in range(runs):
+            for n, r in tree.run_tests(name_regex=b.ctest_regex(names)).items():
+                passes[n] += r.passed
+        for n, k in passes.items():
+            total += 1
+            info(f"  {n}: passed {k}/{runs}")
+            if k < runs:
+                problems.append(f"{n} passed only {k}/{runs} runs on the solution")
+    report.add("reliability", not problems,
+               f"{total} concurrency checkpoints x {runs} runs on the solutions, "
+               f"{time.monotonic() - start:.0f} s", problems)
+
+
 # --- entry ---------------------------------------------------------------------------------------
 
 def run(args) -> int:
@@ -258,24 +292,31 @@ def run(args) -> int:
     selected = select_milestones(all_ms, args.only)
     root = Path(args.build_root).resolve()
     report = Report()
+    # With --only, build just that milestone and what it includes, so that a half-written
+    # other milestone cannot break this one's configure step.
+    needed = {n for m in selected for n in [m.number, *m.depends]}
+    only = {"LAB_MILESTONES": ";".join(f"{n:02d}" for n in sorted(needed)) if args.only else ""}
     started = time.monotonic()
 
     if "static" not in args.skip:
         static_checks(selected, report)
     if "solutions" not in args.skip or "instructor" not in args.skip:
-        tree = b.Tree("solutions", root / "selftest-solutions")
+        tree = b.Tree("solutions", root / "selftest-solutions", cache=dict(only))
         if "solutions" not in args.skip:
             track_run("solutions", tree, selected, all_ms, True, report)
+            if args.reliability:
+                solution_reliability(tree, selected, args.reliability, report)
         if "instructor" not in args.skip and args.only is None:
             instructor_run(tree, report)
     if "asan" not in args.skip:
-        track_run("asan", b.Tree("asan", root / "selftest-asan"), selected, all_ms, True, report)
+        track_run("asan", b.Tree("asan", root / "selftest-asan", cache=dict(only)),
+                  selected, all_ms, True, report)
     if "starter" not in args.skip:
         track_run("starter", b.Tree("student", root / "selftest-starter",
-                                    cache={"LAB_WERROR": "ON"}),
+                                    cache={"LAB_WERROR": "ON", **only}),
                   selected, all_ms, False, report)
     if "mutants" not in args.skip:
-        mutant_run(selected, root, args.mutant, report)
+        mutant_run(selected, root, args.mutant, report, args.reliability, only)
 
     print()
     print(table(["Step", "Result", "Detail"], report.rows))
