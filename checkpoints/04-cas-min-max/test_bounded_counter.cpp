@@ -1,0 +1,295 @@
+// Checkpoints for milestone 4, part 2: BoundedCounter (bounded_counter.hpp).
+// Each TEST_CASE names the mistake it exists to catch; manifest.json gives its points and
+// mutants.json keeps a wrong implementation that it must fail.
+//
+// The classic wrong answer, `if (count_.load() < limit_) count_.fetch_add(1);`, is made of
+// atomic operations only, so ThreadSanitizer has nothing to report: these tests count. Such a
+// bug loses only when two threads cross the limit at the same moment, so the tests make the
+// limit (or zero) be crossed thousands of times while threads race for it: many small counters
+// filled (or drained) one after another by all threads together, or a counter kept at its
+// limit by threads that take and give back slots while a reader watches. lab::race_until
+// repeats each experiment until the threads have really competed often enough (see race.hpp).
+#include <bounded_counter.hpp>
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <limits>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "lab_test.hpp"
+#include "race.hpp"
+
+using metrics::BoundedCounter;
+
+namespace {
+
+constexpr std::uint64_t kMaxU64 = std::numeric_limits<std::uint64_t>::max();
+
+// `count` counters of limit `limit` (BoundedCounter is neither copyable nor movable; a deque
+// builds them in place and never moves them).
+std::deque<BoundedCounter> make_counters(std::size_t count, std::uint64_t limit) {
+  std::deque<BoundedCounter> counters;
+  for (std::size_t i = 0; i < count; ++i) counters.emplace_back(limit);
+  return counters;
+}
+
+constexpr std::size_t kCounters = 10000;          // small counters per fill/drain batch
+constexpr std::uint64_t kSmallLimit = 4;
+constexpr std::uint64_t kEnoughContended = 4000;  // critical moments two threads competed for
+constexpr std::chrono::milliseconds kBudget{2000};
+
+// One batch of the fill (or drain) experiment: kCounters counters of limit kSmallLimit, all
+// empty (or all full), worked by every thread together, one counter after another. A thread
+// moves on when its try_increment (try_decrement) fails, so the threads stay on the same
+// counter and race for its last slot. At most kSmallLimit successes per thread and counter, so
+// that even a broken counter cannot keep a thread busy for 2^64 steps. Counts as wrong every
+// counter not left exactly full (empty), and a total number of successes other than
+// kCounters * kSmallLimit; as contended every share of a counter that a thread got without
+// getting the whole counter (so some other thread competed for it).
+void fill_or_drain_batch(bool drain, lab::RaceTally& tally) {
+  std::deque<BoundedCounter> counters = make_counters(kCounters, kSmallLimit);
+  if (drain) {
+    for (BoundedCounter& counter : counters) {
+      for (std::uint64_t n = 0; n < kSmallLimit; ++n) {
+        if (!counter.try_increment()) ++tally.wrong;
+      }
+    }
+  }
+  const std::size_t threads = lab::stress_threads();
+  std::vector<std::uint64_t> successes(threads, 0), shared(threads, 0);
+  lab::StartLine start(threads);
+  const auto run = lab::run_together(threads, [&](std::size_t t) {
+    start.arrive_and_wait();
+    for (BoundedCounter& counter : counters) {
+      std::uint64_t mine = 0;
+      while (mine < kSmallLimit && (drain ? counter.try_decrement() : counter.try_increment())) {
+        ++mine;
+      }
+      successes[t] += mine;
+      if (mine > 0 && mine < kSmallLimit) ++shared[t];
+    }
+  });
+  std::uint64_t total = 0;
+  for (std::size_t t = 0; t < threads; ++t) total += successes[t];
+  if (run.overlapped) {  // a batch whose threads did not all run at once proves little
+    ++tally.overlapped_batches;
+    for (std::size_t t = 0; t < threads; ++t) tally.contended += shared[t];
+  }
+  const std::uint64_t expected_count = drain ? 0 : kSmallLimit;
+  for (const BoundedCounter& counter : counters) {
+    if (counter.get() != expected_count) ++tally.wrong;
+  }
+  if (total != kCounters * kSmallLimit) ++tally.wrong;
+}
+
+}  // namespace
+
+TEST_CASE("a bounded counter starts at zero below its limit and cannot be copied") {
+  // Catches: a signed or 32-bit API, an implicit conversion from an integer, a copyable
+  // counter (a copy would enforce a second, separate limit), a limit() that is not the
+  // constructor's argument.
+  CHECK(std::is_same_v<decltype(std::declval<const BoundedCounter&>().get()), std::uint64_t>);
+  CHECK(std::is_same_v<decltype(std::declval<const BoundedCounter&>().limit()), std::uint64_t>);
+  CHECK(std::is_same_v<decltype(std::declval<BoundedCounter&>().try_increment()), bool>);
+  CHECK(std::is_same_v<decltype(std::declval<BoundedCounter&>().try_decrement()), bool>);
+  CHECK_FALSE(std::is_convertible_v<std::uint64_t, BoundedCounter>);
+  CHECK_FALSE(std::is_copy_constructible_v<BoundedCounter>);
+  CHECK_FALSE(std::is_copy_assignable_v<BoundedCounter>);
+  const BoundedCounter counter(5);
+  CHECK(counter.limit() == 5);
+  CHECK(counter.get() == 0);
+  const BoundedCounter huge(kMaxU64);
+  CHECK(huge.limit() == kMaxU64);
+  CHECK(huge.get() == 0);
+}
+
+TEST_CASE("try_increment succeeds up to the limit and then fails") {
+  // Catches: an off-by-one check (current > limit admits limit + 1), and a failed
+  // try_increment that still changes the count.
+  BoundedCounter counter(3);
+  CHECK(counter.try_increment());
+  CHECK(counter.try_increment());
+  CHECK(counter.get() == 2);
+  CHECK(counter.try_increment());
+  CHECK(counter.get() == 3);
+  CHECK_FALSE(counter.try_increment());
+  CHECK_FALSE(counter.try_increment());
+  CHECK(counter.get() == 3);
+  CHECK(counter.try_decrement());
+  CHECK(counter.get() == 2);
+  CHECK(counter.try_increment());  // a freed slot can be taken again
+  CHECK_FALSE(counter.try_increment());
+  CHECK(counter.get() == 3);
+}
+
+TEST_CASE("try_decrement at zero fails and leaves zero") {
+  // Catches: a decrement without the zero check (0 - 1 wraps to 18446744073709551615), and a
+  // failed try_decrement that still changes the count.
+  BoundedCounter counter(2);
+  CHECK_FALSE(counter.try_decrement());
+  CHECK(counter.get() == 0);
+  CHECK(counter.try_increment());
+  CHECK(counter.try_increment());
+  CHECK(counter.try_decrement());
+  CHECK(counter.try_decrement());
+  CHECK(counter.get() == 0);
+  CHECK_FALSE(counter.try_decrement());
+  CHECK_FALSE(counter.try_decrement());
+  CHECK(counter.get() == 0);
+}
+
+TEST_CASE("a limit of zero admits nothing") {
+  // Catches: a check written as current <= limit_ - 1, which wraps to UINT64_MAX when the
+  // limit is 0 and then admits everything.
+  BoundedCounter counter(0);
+  CHECK(counter.limit() == 0);
+  CHECK_FALSE(counter.try_increment());
+  CHECK(counter.get() == 0);
+  CHECK_FALSE(counter.try_decrement());
+  CHECK(counter.get() == 0);
+}
+
+TEST_CASE("concurrent try_increment succeeds exactly limit times") {
+  // Catches: check-then-act (load, compare with the limit, then fetch_add). Two threads that
+  // both see limit - 1 both add; the counter ends at limit + 1 and both report success.
+  const lab::RaceTally tally = lab::race_until(
+      kEnoughContended, kBudget, [](lab::RaceTally& t) { fill_or_drain_batch(false, t); });
+  INFO("batches " << tally.batches << " (" << tally.overlapped_batches << " overlapped), "
+                  << tally.contended << " shared counters, " << tally.elapsed.count() << " ms");
+  CHECK_MESSAGE(tally.wrong == 0, tally.wrong << " counters (or totals) were not exactly at "
+                                                 "the limit after every thread had filled them");
+  if (tally.wrong == 0) {  // a pass proves something only if the threads really competed
+    CHECK_MESSAGE(tally.overlapped_batches > 0, "the threads never ran at the same time");
+    CHECK(tally.contended > 0);
+  }
+}
+
+TEST_CASE("try_increment below the limit never fails under contention") {
+  // Catches: a single compare-exchange attempt instead of a loop (e.g. return
+  // count_.compare_exchange_strong(current, current + 1)): when another thread changes the
+  // count between the load and the CAS, it returns false although the counter is far from
+  // full. A failed CAS must mean "try again with the fresh value", not "full".
+  constexpr std::uint64_t per_thread = 50'000;
+  const lab::RaceTally tally = lab::race_until(kEnoughContended, kBudget, [](lab::RaceTally& r) {
+    const std::size_t threads = lab::stress_threads();
+    BoundedCounter counter(per_thread * threads);  // room for every attempt
+    std::vector<std::uint64_t> refused(threads, 0), contended(threads, 0);
+    lab::StartLine start(threads);
+    const auto run = lab::run_together(threads, [&](std::size_t t) {
+      start.arrive_and_wait();
+      for (std::uint64_t i = 0; i < per_thread; ++i) {
+        const std::uint64_t before = counter.get();
+        if (!counter.try_increment()) ++refused[t];
+        // Someone else incremented while we were inside try_increment: we had to compete.
+        if (counter.get() - before > 1) ++contended[t];
+      }
+    });
+    for (std::size_t t = 0; t < threads; ++t) r.wrong += refused[t];
+    if (run.overlapped) {
+      ++r.overlapped_batches;
+      for (std::size_t t = 0; t < threads; ++t) r.contended += contended[t];
+    }
+    if (counter.get() != per_thread * threads) ++r.wrong;
+  });
+  INFO("batches " << tally.batches << " (" << tally.overlapped_batches << " overlapped), "
+                  << tally.contended << " contended calls, " << tally.elapsed.count() << " ms");
+  CHECK_MESSAGE(tally.wrong == 0, "try_increment returned false below the limit "
+                                      << tally.wrong << " times");
+  if (tally.wrong == 0) {  // a pass proves something only if the threads really competed
+    CHECK_MESSAGE(tally.overlapped_batches > 0, "the threads never ran at the same time");
+    CHECK(tally.contended > 0);
+  }
+}
+
+TEST_CASE("get never exceeds the limit while threads take and release slots") {
+  // Catches: check-then-act in try_increment (the count reaches limit + 1), and "add first,
+  // undo if over" (fetch_add, then fetch_sub when the old value was at the limit), which ends
+  // right but shows limit + 1 to everyone who looks in between. The writers are greedy: each
+  // takes slots until it is refused, then gives one back, so the counter sits at its limit and
+  // every attempt is made right at the edge, even when only one writer is running. Each writer
+  // checks the count after every attempt (it holds slots, so a count above the limit stays
+  // visible), and a reader checks too.
+  constexpr std::uint64_t per_writer = 20'000;
+  constexpr std::uint64_t limit = 4;
+  std::uint64_t reader_steps = 0;
+  const lab::RaceTally tally = lab::race_until(kEnoughContended, kBudget, [&](lab::RaceTally& r) {
+    const std::size_t writers = lab::stress_threads() - 1;
+    BoundedCounter counter(limit);
+    struct Tally {
+      std::uint64_t contended = 0, above_limit = 0, release_failed = 0;
+    };
+    std::vector<Tally> tallies(writers);
+    std::uint64_t reader_saw_above = 0;  // reader thread only, read after the join
+    lab::StartLine start(writers);
+    const auto report = lab::run_writers_and_reader(
+        writers,
+        [&](std::size_t w) {
+          start.arrive_and_wait();
+          Tally& mine = tallies[w];
+          std::uint64_t held = 0;
+          for (std::uint64_t i = 0; i < per_writer; ++i) {
+            const std::uint64_t before = counter.get();
+            const bool taken = counter.try_increment();
+            const std::uint64_t after = counter.get();
+            if (after > limit) ++mine.above_limit;
+            // Another thread changed the count while we were inside try_increment.
+            if (after != before + (taken ? 1 : 0)) ++mine.contended;
+            if (taken) {
+              ++held;
+            } else if (held > 0) {
+              if (counter.try_decrement()) {
+                --held;
+              } else {
+                ++mine.release_failed;  // we hold a slot, so the count cannot be 0
+              }
+            }
+          }
+          for (; held > 0; --held) {
+            if (!counter.try_decrement()) ++mine.release_failed;
+          }
+        },
+        [&] {
+          if (counter.get() > limit) ++reader_saw_above;
+        });
+    reader_steps += report.reader_steps;
+    r.wrong += reader_saw_above;
+    for (const Tally& t : tallies) r.wrong += t.above_limit + t.release_failed;
+    if (report.run.overlapped) {  // a batch whose threads did not all run at once proves little
+      ++r.overlapped_batches;
+      for (const Tally& t : tallies) r.contended += t.contended;
+    }
+    if (counter.get() != 0) ++r.wrong;  // every slot taken was given back
+  });
+  INFO("batches " << tally.batches << " (" << tally.overlapped_batches << " overlapped), "
+                  << tally.contended << " contended calls, reader steps " << reader_steps << ", "
+                  << tally.elapsed.count() << " ms");
+  CHECK_MESSAGE(tally.wrong == 0, tally.wrong << " times the count was seen above the limit "
+                                                 "(or a held slot could not be released)");
+  if (tally.wrong == 0) {  // a pass proves something only if the threads really competed
+    CHECK_MESSAGE(tally.overlapped_batches > 0, "the threads never ran at the same time");
+    CHECK(reader_steps > 100);
+    CHECK(tally.contended > 0);
+  }
+}
+
+TEST_CASE("concurrent try_decrement stops exactly at zero") {
+  // Catches: check-then-act in try_decrement (load, compare with 0, then fetch_sub): two
+  // threads that both see 1 both subtract and the count wraps to UINT64_MAX; and "subtract
+  // first, undo if it was 0", which lets another thread see the wrapped value as "not empty".
+  const lab::RaceTally tally = lab::race_until(
+      kEnoughContended, kBudget, [](lab::RaceTally& t) { fill_or_drain_batch(true, t); });
+  INFO("batches " << tally.batches << " (" << tally.overlapped_batches << " overlapped), "
+                  << tally.contended << " shared counters, " << tally.elapsed.count() << " ms");
+  CHECK_MESSAGE(tally.wrong == 0, tally.wrong << " counters (or totals) were not exactly 0 "
+                                                 "after every thread had drained them");
+  if (tally.wrong == 0) {  // a pass proves something only if the threads really competed
+    CHECK_MESSAGE(tally.overlapped_batches > 0, "the threads never ran at the same time");
+    CHECK(tally.contended > 0);
+  }
+}
