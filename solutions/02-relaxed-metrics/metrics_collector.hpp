@@ -113,6 +113,7 @@ class MetricsCollector {
     // request and its error can both land between the two loads: errors > requests, on any CPU.
     // The values go into locals first because a braced MetricsSnapshot{...} evaluates its
     // elements in declaration order, which would load requests_ first.
+    // order: acquire: pairs with record_error()'s release, so the requests behind these errors show.
     const std::uint64_t errors = errors_.load(std::memory_order_acquire);
     // order: relaxed: the acquire above already keeps this load after it; nothing to acquire here.
     const std::uint64_t requests = requests_.load(std::memory_order_relaxed);
