@@ -10,7 +10,9 @@
 extern "C" {
 // NOLINTNEXTLINE: the sanitizer runtimes look these symbols up by name.
 const char* __tsan_default_options() {
-  return "halt_on_error=1:exitcode=66:second_deadlock_stack=1:history_size=4";
+  return "halt_on_error=1:exitcode=66:second_deadlock_stack=1:history_size=4:"
+         // doctest's crash handler is not async-signal-safe; let TSan report the SEGV itself.
+         "report_signal_unsafe=0";
 }
 const char* __asan_default_options() { return "halt_on_error=1:detect_leaks=1"; }
 const char* __ubsan_default_options() { return "halt_on_error=1:print_stacktrace=1"; }

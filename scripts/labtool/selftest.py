@@ -8,7 +8,9 @@ It checks, for every milestone (or the one given with --only):
   3. the solutions pass every checkpoint under gcc + AddressSanitizer + UBSan;
   4. the starters compile warning-free and fail every checkpoint with a TODO message;
   5. every mutant (a classic mistake, kept in checkpoints/NN-name/mutants.json) compiles and
-     is killed by at least one of the tests that claim to catch it.
+     is killed by at least one of the tests that claim to catch it;
+  6. the grader scores a suite of adversarial submissions exactly as expected;
+  7. the student release reveals no solution, and `scripts/lab check` works in a clone of it.
 Exit 0 only when all of that holds.
 """
 
@@ -23,7 +25,7 @@ from .common import (INSTRUCTOR_PACKAGES, ROOT, LabError, Milestone, ensure_pack
                      forbidden_violations, info, load_milestones, paint, select_milestones, table)
 from .student import check_tree
 
-STEPS = ("static", "solutions", "instructor", "asan", "starter", "mutants")
+STEPS = ("static", "solutions", "instructor", "asan", "starter", "mutants", "grading", "export")
 
 
 def add_arguments(p):
@@ -180,7 +182,7 @@ def _sync_tree(src: Path, dst: Path) -> None:
             target.mkdir(parents=True, exist_ok=True)
         elif not target.exists() or target.read_bytes() != path.read_bytes():
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, target)
+            target.write_bytes(path.read_bytes())  # a fresh mtime, so ninja sees the change
     for path in sorted(dst.rglob("*"), reverse=True):
         if not (src / path.relative_to(dst)).exists():
             path.unlink() if path.is_file() else shutil.rmtree(path)
@@ -254,7 +256,8 @@ def mutant_run(selected: list[Milestone], root: Path, only: str | None,
                                     f"Mistake: {mutant['mistake']}")
                     info(paint(f"  SURVIVED {m.label} {mutant['name']}", "red"))
             finally:
-                shutil.copy2(ROOT / "solutions" / m.slug / mutant["file"], path)
+                # write (not copy2): the restored file must look newer than the mutant's objects
+                path.write_bytes((ROOT / "solutions" / m.slug / mutant["file"]).read_bytes())
     report.add("mutants", not problems and total > 0,
                f"{killed}/{total} killed, {time.monotonic() - start:.0f} s", problems)
 
@@ -280,6 +283,32 @@ def solution_reliability(tree: b.Tree, selected: list[Milestone], runs: int,
     report.add("reliability", not problems,
                f"{total} concurrency checkpoints x {runs} runs on the solutions, "
                f"{time.monotonic() - start:.0f} s", problems)
+
+
+def grading_run(root: Path, report: Report) -> None:
+    from . import grade_selftest
+    start = time.monotonic()
+    results = grade_selftest.run_suite(root)
+    problems = [f"{name}: {detail}" for name, ok, detail in results if not ok]
+    report.add("grading", not problems and bool(results),
+               f"{len(results) - len(problems)}/{len(results)} adversarial submissions graded "
+               f"as expected, {time.monotonic() - start:.0f} s", problems)
+
+
+def export_run(root: Path, report: Report) -> None:
+    from . import export
+    start = time.monotonic()
+    dest = root / "selftest-export"
+    export.write_export(dest, force=True)
+    problems, _shared = export.leak_problems(dest)
+    if not problems:
+        export.git_commit(dest)
+        problems = [f"{name}: {detail}" for name, ok, detail in export.verify(dest, keep=False)
+                    if not ok]
+    report.add("export", not problems,
+               f"student release has no solution; check/hint/reset/grade work in a clone, "
+               f"{time.monotonic() - start:.0f} s" if not problems else "student release is wrong",
+               problems)
 
 
 # --- entry ---------------------------------------------------------------------------------------
@@ -317,6 +346,11 @@ def run(args) -> int:
                   selected, all_ms, False, report)
     if "mutants" not in args.skip:
         mutant_run(selected, root, args.mutant, report, args.reliability, only)
+
+    if "grading" not in args.skip and args.only is None:
+        grading_run(root, report)
+    if "export" not in args.skip and args.only is None:
+        export_run(root, report)
 
     print()
     print(table(["Step", "Result", "Detail"], report.rows))
