@@ -1,0 +1,98 @@
+// textfile_writer.hpp: milestone 5, publish a metrics file that no reader sees half-written.
+//
+// node_exporter's textfile collector (--collector.textfile.directory) reads every *.prom file
+// of a directory at each scrape and serves its samples with the machine's own metrics: the way
+// a batch job or a program without an HTTP server gets its metrics into Prometheus. If we
+// rewrote such a file in place, a scrape that runs during the write would read an empty or
+// truncated file, and Prometheus would record wrong values or a failed scrape.
+//
+// write_textfile() prepares the new content privately and then publishes it in one atomic
+// step: it writes a temporary file in the SAME directory, flushes it to disk (fsync), and
+// rename()s it over the target. rename() replaces a directory entry atomically, so a reader
+// that opens the path gets either the complete old file or the complete new one. The temporary
+// file must be in the same directory: rename() cannot cross file systems (EXDEV), and its name
+// must not end in ".prom", or the collector would read it too.
+//
+// It is the file-system cousin of publishing with a release store: build everything where
+// nobody looks, then make it visible with one atomic operation.
+//
+// Example:
+//   registry.start_export([](const metrics::FullSnapshot& s) {
+//     metrics::write_textfile("/var/lib/prometheus/node-exporter/myjob.prom", s.to_prometheus());
+//   });
+#pragma once
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+#include "lab_todo.hpp"
+
+namespace metrics {
+
+// Replaces the file at `path` with `text`, atomically: a reader sees the old content or the
+// new, never a mix or a part. Any thread; concurrent calls for the same path are safe (each
+// writes its own temporary file; the last rename wins). Creates the file if it does not exist.
+// Throws std::system_error (with the errno) when the temporary file cannot be created,
+// written, synced or renamed; the temporary file is then removed and the target is untouched.
+void write_textfile(const std::filesystem::path& path, std::string_view text);
+
+namespace detail {
+
+[[noreturn]] inline void throw_errno(int error, const std::string& what) {
+  throw std::system_error(error, std::generic_category(), what);
+}
+
+// The temporary file being written: closed and removed on every exit unless committed.
+class TempFile {
+ public:
+  TempFile(int fd, std::filesystem::path path) : fd_(fd), path_(std::move(path)) {}
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  ~TempFile() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!committed_) ::unlink(path_.c_str());
+  }
+  [[nodiscard]] int fd() const noexcept { return fd_; }
+  [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
+  // Closes the descriptor; returns false (errno set) if close() reported a write error.
+  [[nodiscard]] bool close() noexcept {
+    const int descriptor = fd_;
+    fd_ = -1;
+    return ::close(descriptor) == 0;
+  }
+  void commit() noexcept { committed_ = true; }
+
+ private:
+  int fd_;
+  std::filesystem::path path_;
+  bool committed_ = false;
+};
+
+}  // namespace detail
+
+inline void write_textfile([[maybe_unused]] const std::filesystem::path& path,
+                           [[maybe_unused]] std::string_view text) {
+  // TODO: publish `text` in one atomic step, never by rewriting `path` in place:
+  //   1. a temporary path in the SAME directory (path.parent_path(), or "." if it has none),
+  //      hidden and unique, not ending in ".prom": e.g. "." + filename + ".tmp." + pid + "." + n
+  //      with n from a static std::atomic counter;
+  //   2. ::open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644), then wrap the descriptor
+  //      in a detail::TempFile (it closes and removes the file on every early exit);
+  //   3. ::write() until every byte is out (it may write less; retry on EINTR);
+  //   4. ::fsync(), then temp.close(); 5. ::rename(temp, path), then temp.commit();
+  // On any failure: detail::throw_errno(errno, "what failed") (a std::system_error).
+  LAB_TODO("write_textfile(): temp file in the same directory, write, fsync, rename");
+}
+
+}  // namespace metrics
