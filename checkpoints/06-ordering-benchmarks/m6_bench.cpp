@@ -1,0 +1,361 @@
+// m6_bench: what atomics really cost on this machine (Google Benchmark).
+//
+// Built by the `bench` preset (Release, no sanitizer); `scripts/lab bench` builds it, runs it
+// with JSON output and plots ns/op against threads. By hand:
+//   cmake --preset bench -DLAB_TRACK_DIR=$PWD/solutions && cmake --build --preset bench --target m6_bench
+//   build/bench/checkpoints/06-ordering-benchmarks/m6_bench --benchmark_filter='sharded|shared'
+//
+// Families (the part of a benchmark's name before the first '/'):
+//   One thread, one uncontended atomic (the cost of each operation and order by itself):
+//     fetch_add, store, load, cas, ordered_counter
+//   1..N threads on ONE shared instance (reported time = wall time / all threads' operations,
+//   so perfect scaling halves it from 1 to 2 threads):
+//     shared_atomic, m1_atomic_counter, mutex, unpadded_slots, sharded, padded_slots,
+//     unpadded_slots_fetch_add, padded_slots_fetch_add, m2_collector, m3_histogram, m4_min_max
+// Every benchmark uses real (wall-clock) time. A benchmark whose code is still a starter TODO
+// is reported as an error ("TODO: ...") instead of stopping the program.
+#include <benchmark/benchmark.h>
+
+#include <atomic_counter.hpp>
+#include <ordered_counter.hpp>
+#include <sharded_counter.hpp>
+
+#if defined(LAB_HAVE_M2)
+#include <metrics_collector.hpp>
+#endif
+#if defined(LAB_HAVE_M3)
+#include <atomic_histogram.hpp>
+#endif
+#if defined(LAB_HAVE_M4)
+#include <atomic_min_max.hpp>
+#endif
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+constexpr std::size_t kMaxThreads = 256;
+
+// Runs `probe` once before the timed loop; if it throws (a starter TODO), the benchmark is
+// reported as an error with the exception's message. Every thread of a multi-threaded
+// benchmark must still enter the loop (Google Benchmark synchronizes the threads there), so
+// this returns whether to run the body, and the caller always runs `for (auto _ : state)`.
+template <class Probe>
+bool ready(benchmark::State& state, Probe&& probe) {
+  try {
+    probe();
+    return true;
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return false;
+  }
+}
+
+// A small per-thread pseudo-random sequence (xorshift64), so value-dependent hot paths (the
+// histogram's bucket search, min/max) do not see one constant value.
+struct Xorshift {
+  std::uint64_t state;
+  explicit Xorshift(std::uint64_t seed) : state(seed * 0x9E3779B97F4A7C15ull + 1) {}
+  std::uint64_t next() noexcept {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  }
+};
+
+const char* order_name(std::memory_order order) {
+  switch (order) {
+    case std::memory_order_relaxed: return "relaxed";
+    case std::memory_order_consume: return "consume";
+    case std::memory_order_acquire: return "acquire";
+    case std::memory_order_release: return "release";
+    case std::memory_order_acq_rel: return "acq_rel";
+    case std::memory_order_seq_cst: return "seq_cst";
+  }
+  return "?";
+}
+
+// --- One thread, one uncontended atomic --------------------------------------------------
+// The atomics are static: the compiler may optimize operations on an atomic that nobody else
+// can see (a local whose address never escapes), and clang 14 does: it deletes a loop of stores
+// to a local std::atomic, even seq_cst ones.
+
+template <std::memory_order Order>
+void fetch_add(benchmark::State& state) {
+  alignas(64) static std::atomic<std::uint64_t> value{0};
+  for (auto _ : state) value.fetch_add(1, Order);
+  benchmark::DoNotOptimize(value.load());
+  state.SetItemsProcessed(state.iterations());
+}
+
+template <std::memory_order Order>
+void store(benchmark::State& state) {
+  alignas(64) static std::atomic<std::uint64_t> value{0};
+  std::uint64_t i = 0;
+  for (auto _ : state) value.store(++i, Order);
+  benchmark::DoNotOptimize(value.load());
+  state.SetItemsProcessed(state.iterations());
+}
+
+template <std::memory_order Order>
+void load(benchmark::State& state) {
+  alignas(64) static std::atomic<std::uint64_t> value{42};
+  for (auto _ : state) benchmark::DoNotOptimize(value.load(Order));
+  state.SetItemsProcessed(state.iterations());
+}
+
+// An increment built from compare_exchange: the loop milestone 4 uses for min/max.
+template <bool Weak>
+void cas(benchmark::State& state) {
+  alignas(64) static std::atomic<std::uint64_t> value{0};
+  for (auto _ : state) {
+    std::uint64_t seen = value.load(std::memory_order_relaxed);
+    if constexpr (Weak) {
+      while (!value.compare_exchange_weak(seen, seen + 1, std::memory_order_relaxed)) {
+      }
+    } else {
+      while (!value.compare_exchange_strong(seen, seen + 1, std::memory_order_relaxed)) {
+      }
+    }
+  }
+  benchmark::DoNotOptimize(value.load());
+  state.SetItemsProcessed(state.iterations());
+}
+
+template <std::memory_order Order>
+void ordered_counter(benchmark::State& state) {
+  metrics::OrderedCounter<Order> counter;
+  const bool ok = ready(state, [&] { counter.increment(); });
+  for (auto _ : state) {
+    if (ok) counter.increment();
+  }
+  if (ok) benchmark::DoNotOptimize(counter.get());
+  state.SetItemsProcessed(state.iterations());
+}
+
+// --- N threads, one shared instance -------------------------------------------------------
+
+void shared_atomic(benchmark::State& state) {
+  alignas(64) static std::atomic<std::uint64_t> shared{0};
+  for (auto _ : state) shared.fetch_add(1, std::memory_order_relaxed);
+  state.SetItemsProcessed(state.iterations());
+}
+
+void sharded(benchmark::State& state) {
+  static metrics::ShardedCounter counter;  // one instance for every thread and thread count
+  const bool ok = ready(state, [&] { counter.increment(); });
+  for (auto _ : state) {
+    if (ok) counter.increment();
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// Each thread owns a slot and updates it with load + store, as ShardedCounter does. The only
+// difference between the two families is the layout: adjacent 8-byte atomics (eight share one
+// cache line: false sharing) against one slot per 64-byte line. (Measured here, plain stores
+// suffer little from false sharing: the store buffer holds them until the line comes back and
+// then writes them in a burst. Locked instructions cannot wait like that: see *_fetch_add.)
+template <class Slots>
+void own_slot_loop(benchmark::State& state, Slots& slots) {
+  std::atomic<std::uint64_t>* mine = &slots[static_cast<std::size_t>(state.thread_index())].value;
+  // The slot's address in a register, as in ShardedCounter (see the lesson: on this CPU a
+  // load + store through [base + index] costs ~4 ns more than through [base]).
+  benchmark::DoNotOptimize(mine);
+  for (auto _ : state) mine->store(mine->load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  state.SetItemsProcessed(state.iterations());
+}
+
+struct PackedSlot {
+  std::atomic<std::uint64_t> value{0};
+};
+struct alignas(64) PaddedSlot {
+  std::atomic<std::uint64_t> value{0};
+};
+static_assert(sizeof(PackedSlot) == 8 && sizeof(PaddedSlot) == 64);
+
+void unpadded_slots(benchmark::State& state) {
+  alignas(64) static std::array<PackedSlot, kMaxThreads> slots{};
+  own_slot_loop(state, slots);
+}
+
+// The ceiling ShardedCounter aims at (it adds only the lookup of the calling thread's slot).
+void padded_slots(benchmark::State& state) {
+  static std::array<PaddedSlot, kMaxThreads> slots{};
+  own_slot_loop(state, slots);
+}
+
+// The same two layouts incremented with fetch_add, as a "thread index % shards" design must
+// (two threads may share a shard). Padded: no contention at all, yet every increment pays for
+// the locked instruction. Unpadded: a locked instruction needs the line right now, so false
+// sharing costs as much as sharing one atomic.
+template <class Slots>
+void own_slot_fetch_add_loop(benchmark::State& state, Slots& slots) {
+  std::atomic<std::uint64_t>* mine = &slots[static_cast<std::size_t>(state.thread_index())].value;
+  benchmark::DoNotOptimize(mine);
+  for (auto _ : state) mine->fetch_add(1, std::memory_order_relaxed);
+  state.SetItemsProcessed(state.iterations());
+}
+
+void unpadded_slots_fetch_add(benchmark::State& state) {
+  alignas(64) static std::array<PackedSlot, kMaxThreads> slots{};
+  own_slot_fetch_add_loop(state, slots);
+}
+
+void padded_slots_fetch_add(benchmark::State& state) {
+  static std::array<PaddedSlot, kMaxThreads> slots{};
+  own_slot_fetch_add_loop(state, slots);
+}
+
+void mutex(benchmark::State& state) {
+  static std::mutex lock;
+  static std::uint64_t count = 0;
+  for (auto _ : state) {
+    const std::scoped_lock guard(lock);
+    ++count;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void m1_atomic_counter(benchmark::State& state) {
+  static metrics::AtomicCounter counter;
+  const bool ok = ready(state, [&] { counter.increment(); });
+  for (auto _ : state) {
+    if (ok) counter.increment();
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+#if defined(LAB_HAVE_M2)
+void m2_collector(benchmark::State& state) {
+  static metrics::MetricsCollector collector;
+  const bool ok = ready(state, [&] { collector.record_request(); });
+  for (auto _ : state) {
+    if (ok) collector.record_request();
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+#endif
+
+#if defined(LAB_HAVE_M3)
+metrics::AtomicHistogram<8>& histogram() {
+  static metrics::AtomicHistogram<8> h(std::array<std::uint64_t, 8>{1, 2, 5, 10, 20, 50, 100, 200});
+  return h;
+}
+
+void m3_histogram(benchmark::State& state) {
+  const bool ok = ready(state, [] { histogram().record(1); });
+  Xorshift random(static_cast<std::uint64_t>(state.thread_index()) + 1);
+  for (auto _ : state) {
+    if (ok) histogram().record(random.next() & 255);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+#endif
+
+#if defined(LAB_HAVE_M4)
+void m4_min_max(benchmark::State& state) {
+  static metrics::AtomicMinMax bounds;
+  const bool ok = ready(state, [] { bounds.update(500); });
+  Xorshift random(static_cast<std::uint64_t>(state.thread_index()) + 1);
+  for (auto _ : state) {
+    if (ok) bounds.update(random.next() & 1023);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+#endif
+
+std::vector<int> thread_counts() {
+  const int hw = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 64u));
+  std::vector<int> counts;
+  for (int t = 1; t <= hw; ++t) counts.push_back(t);
+  if (hw > 1) counts.push_back(2 * hw);  // oversubscribed: more threads than CPUs
+  return counts;
+}
+
+void add_single(const std::string& name, void (*fn)(benchmark::State&)) {
+  benchmark::RegisterBenchmark(name.c_str(), fn)->UseRealTime();
+}
+
+void add_scaling(const std::string& name, void (*fn)(benchmark::State&)) {
+  auto* b = benchmark::RegisterBenchmark(name.c_str(), fn)->UseRealTime();
+  for (const int t : thread_counts()) b->Threads(t);
+}
+
+template <std::memory_order Order>
+std::string named(const char* family) {
+  return std::string(family) + "/" + order_name(Order);
+}
+
+void register_all() {
+  std::string families;
+  auto single = [&](const char* family) { families += std::string(family) + ","; };
+  single("fetch_add");
+  add_single(named<std::memory_order_relaxed>("fetch_add"), fetch_add<std::memory_order_relaxed>);
+  add_single(named<std::memory_order_acq_rel>("fetch_add"), fetch_add<std::memory_order_acq_rel>);
+  add_single(named<std::memory_order_seq_cst>("fetch_add"), fetch_add<std::memory_order_seq_cst>);
+  single("store");
+  add_single(named<std::memory_order_relaxed>("store"), store<std::memory_order_relaxed>);
+  add_single(named<std::memory_order_release>("store"), store<std::memory_order_release>);
+  add_single(named<std::memory_order_seq_cst>("store"), store<std::memory_order_seq_cst>);
+  single("load");
+  add_single(named<std::memory_order_relaxed>("load"), load<std::memory_order_relaxed>);
+  add_single(named<std::memory_order_acquire>("load"), load<std::memory_order_acquire>);
+  add_single(named<std::memory_order_seq_cst>("load"), load<std::memory_order_seq_cst>);
+  single("cas");
+  add_single("cas/weak", cas<true>);
+  add_single("cas/strong", cas<false>);
+  single("ordered_counter");
+  add_single(named<std::memory_order_relaxed>("ordered_counter"),
+             ordered_counter<std::memory_order_relaxed>);
+  add_single(named<std::memory_order_acq_rel>("ordered_counter"),
+             ordered_counter<std::memory_order_acq_rel>);
+  add_single(named<std::memory_order_seq_cst>("ordered_counter"),
+             ordered_counter<std::memory_order_seq_cst>);
+
+  auto scaling = [&](const char* family, void (*fn)(benchmark::State&)) {
+    families += std::string(family) + ",";
+    add_scaling(family, fn);
+  };
+  scaling("shared_atomic", shared_atomic);
+  scaling("sharded", sharded);
+  scaling("unpadded_slots", unpadded_slots);
+  scaling("padded_slots", padded_slots);
+  scaling("unpadded_slots_fetch_add", unpadded_slots_fetch_add);
+  scaling("padded_slots_fetch_add", padded_slots_fetch_add);
+  scaling("mutex", mutex);
+  scaling("m1_atomic_counter", m1_atomic_counter);
+#if defined(LAB_HAVE_M2)
+  scaling("m2_collector", m2_collector);
+#endif
+#if defined(LAB_HAVE_M3)
+  scaling("m3_histogram", m3_histogram);
+#endif
+#if defined(LAB_HAVE_M4)
+  scaling("m4_min_max", m4_min_max);
+#endif
+  families.pop_back();
+  benchmark::AddCustomContext("lab_families", families);
+#if defined(LAB_TRACK_DIR)
+  benchmark::AddCustomContext("lab_track", LAB_TRACK_DIR);
+#endif
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  register_all();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
