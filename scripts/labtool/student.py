@@ -127,11 +127,36 @@ def student_tree(track: str | None) -> b.Tree:
     return b.Tree("student", ROOT / "build" / "student-other", track_dir=path)
 
 
+def _warn_grading_rules(tree: b.Tree, milestones: list[Milestone]) -> bool:
+    """Tells the student now what the grader would zero later: tamper rules and locks."""
+    from .common import forbidden_violations
+    try:
+        from .grade import tamper_findings
+    except ImportError:
+        tamper_findings = None
+    track = tree.track_dir or ROOT / "starter"
+    findings = []
+    for m in milestones:
+        findings += forbidden_violations(m, Path(track))
+        if tamper_findings is not None:
+            for name in m.files:
+                path = Path(track) / m.slug / name
+                if path.suffix in (".hpp", ".cpp") and path.exists():
+                    findings += tamper_findings(f"{m.slug}/{name}", path.read_text(errors="replace"))
+    if findings:
+        print(paint("The grader would give 0 points to the milestone of each line below:", "red"))
+        for f in findings:
+            print("  " + f)
+        print()
+    return bool(findings)
+
+
 def run_check(args) -> int:
     ensure_packages(STUDENT_PACKAGES)
     all_ms = load_milestones()
     selected = select_milestones(all_ms, args.milestone)
     tree = student_tree(args.track)
+    breaks_rules = _warn_grading_rules(tree, selected)
     info(f"configuring ({tree.build_dir.relative_to(ROOT)})")
     cfg = tree.configure()
     if not cfg.ok:
@@ -146,6 +171,10 @@ def run_check(args) -> int:
     print(paint(f"({time.monotonic() - start:.1f} s)", "dim"))
     _remember(scored, selected)
     ok = all(r.passed for m in selected for _, r in scored[m.number])
+    if ok and breaks_rules:
+        print(paint("\nThe checkpoints pass, but the code breaks a grading rule (see the top).",
+                    "red"))
+        return 1
     if ok:
         print(paint("\nAll selected checkpoints pass.", "green"))
         return 0
