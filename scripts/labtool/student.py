@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import shutil
 import subprocess
@@ -292,12 +293,7 @@ def run_reset(args) -> int:
 def add_watch_arguments(p):
     p.add_argument("milestone", nargs="?", help="milestone number; all when omitted")
     p.add_argument("--interval", type=float, default=0.5, help="polling interval in seconds")
-    p.add_argument("--max-runs", type=int, default=0, help=argparse_suppress())
-
-
-def argparse_suppress():
-    import argparse
-    return argparse.SUPPRESS
+    p.add_argument("--max-runs", type=int, default=0, help=argparse.SUPPRESS)
 
 
 def _fingerprint(folder: Path) -> tuple:
