@@ -86,6 +86,11 @@ def static_checks(milestones: list[Milestone], report: Report) -> None:
             problems.append(f"starter/{m.slug}: no LAB_TODO: a starter must fail loudly")
         problems += [f"solution breaks a rule: {v}"
                      for v in forbidden_violations(m, ROOT / "solutions")]
+        claimed = {k for mut in m.mutants() for k in mut["killed_by"]}
+        for n in names:
+            if n not in claimed:
+                problems.append(f"{m.slug}: checkpoint '{n}' has no mutant that it must kill "
+                                "(add one to mutants.json)")
         mutant_names = set()
         for mut in m.mutants():
             if mut["name"] in mutant_names:
