@@ -14,6 +14,10 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <numeric>
+#include <vector>
+
+#include "lab_test.hpp"
 
 namespace m6 {
 
@@ -68,5 +72,30 @@ class OverlapGate {
   const std::chrono::steady_clock::time_point not_before_;
   const std::chrono::steady_clock::time_point deadline_;
 };
+
+// Every thread alternately calls counter.increment() and counter.add(t + 1) under `gate`;
+// returns whether the threads overlapped and how much they added in all, for an exact check.
+struct MixedRun {
+  bool overlapped = false;
+  std::uint64_t added = 0;
+};
+
+template <class Counter>
+MixedRun add_from_all_threads(Counter& counter, std::size_t threads, std::uint64_t per_thread,
+                              OverlapGate& gate) {
+  std::vector<std::uint64_t> added(threads, 0);  // added[t]: written by thread t only
+  const auto run = lab::run_together(threads, [&](std::size_t t) {
+    gate.work(per_thread, [&](std::uint64_t i) {
+      if (i % 2 == 0) {
+        counter.increment();
+        added[t] += 1;
+      } else {
+        counter.add(t + 1);
+        added[t] += t + 1;
+      }
+    });
+  });
+  return {run.overlapped, std::accumulate(added.begin(), added.end(), std::uint64_t{0})};
+}
 
 }  // namespace m6

@@ -78,20 +78,9 @@ TEST_CASE("ShardedCounter is exact after the writers join") {
   const std::size_t threads = lab::stress_threads();
   ShardedCounter counter(threads + 4);
   m6::OverlapGate gate(threads);
-  std::vector<std::uint64_t> added(threads, 0);  // added[t]: written by thread t only
-  const auto run = lab::run_together(threads, [&](std::size_t t) {
-    gate.work(per_thread, [&](std::uint64_t i) {
-      if (i % 2 == 0) {
-        counter.increment();
-        added[t] += 1;
-      } else {
-        counter.add(t + 1);
-        added[t] += t + 1;
-      }
-    });
-  });
+  const auto run = m6::add_from_all_threads(counter, threads, per_thread, gate);
   REQUIRE_MESSAGE(run.overlapped, "the threads did not run at the same time; nothing was tested");
-  CHECK(counter.get() == std::accumulate(added.begin(), added.end(), std::uint64_t{0}));
+  CHECK(counter.get() == run.added);
 }
 
 TEST_CASE("ShardedCounter get never goes backwards while writers run") {
