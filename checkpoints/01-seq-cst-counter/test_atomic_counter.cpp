@@ -69,40 +69,41 @@ TEST_CASE("concurrent increments lose nothing") {
   // Catches: load() then store(count + 1). TSan does not report it (both calls are atomic),
   // but two threads that load the same value both store value + 1 and one update is lost.
   AtomicCounter counter;
-  const auto report = lab::hammer(lab::stress_threads(), 200'000, [&](std::size_t) {
-    counter.increment();
-  });
-  REQUIRE_MESSAGE(report.run.overlapped, "the threads did not run at the same time");
+  const auto report = lab::hammer(
+      lab::stress_threads(), {.min_ops = 200'000, .min_time = lab::milliseconds(100)},
+      [&](std::size_t, std::uint64_t) { counter.increment(); });
   CHECK(counter.get() == report.total_ops());
+  lab::conclude(report.missing);
 }
 
 TEST_CASE("concurrent adds lose nothing") {
   // Catches: add() built from load() + store(), and non-atomic members (TSan reports the race).
   AtomicCounter counter;
-  const auto report = lab::hammer(lab::stress_threads(), 100'000, [&](std::size_t t) {
-    counter.add(t + 1);
-  });
-  REQUIRE(report.run.overlapped);
+  const auto report = lab::hammer(
+      lab::stress_threads(), {.min_ops = 100'000, .min_time = lab::milliseconds(100)},
+      [&](std::size_t t, std::uint64_t) { counter.add(t + 1); });
   std::uint64_t expected = 0;
   for (std::size_t t = 0; t < report.ops.size(); ++t) expected += report.ops[t] * (t + 1);
   CHECK(counter.get() == expected);
+  lab::conclude(report.missing);
 }
 
 TEST_CASE("reset concurrent with increments loses nothing") {
   // Catches: reset() as get() followed by store(0): every increment that lands between the
   // two calls is neither returned nor kept. Invariant: sum of resets + final value == total.
   // One writer and one resetter, so that on a 2-core machine both really run at once, in
-  // several rounds: a round whose two threads shared one core may not hit the window.
+  // several rounds: a round whose two threads shared one core may not hit the window. Each
+  // round lasts until the resetter has reset 100'000 times while the writer ran.
   for (int round = 0; round < 5; ++round) {
     CAPTURE(round);
     AtomicCounter counter;
     std::uint64_t reset_sum = 0;  // touched by the reader thread only, read after the join
     const auto report = lab::hammer(
-        1, 100'000, [&](std::size_t) { counter.increment(); },
-        [&] { reset_sum += counter.reset(); }, 100'000);
-    REQUIRE(report.run.overlapped);
-    REQUIRE(report.reader_steps >= 100'000);
+        1, {.min_ops = 100'000, .min_reader_steps = 100'000},
+        [&](std::size_t, std::uint64_t) { counter.increment(); },
+        [&] { reset_sum += counter.reset(); });
     REQUIRE(reset_sum + counter.get() == report.total_ops());
+    lab::conclude(report.missing);
   }
 }
 
@@ -112,15 +113,14 @@ TEST_CASE("get never goes backwards while writers run") {
   AtomicCounter counter;
   std::uint64_t backwards = 0, last_seen = 0;
   const auto report = lab::hammer(
-      lab::stress_threads() - 1, 100'000, [&](std::size_t) { counter.increment(); },
+      lab::stress_threads() - 1, {.min_ops = 100'000, .min_reader_steps = 10'000},
+      [&](std::size_t, std::uint64_t) { counter.increment(); },
       [&] {
         const std::uint64_t now = counter.get();
         if (now < last_seen) ++backwards;
         last_seen = now;
-      },
-      10'000);
-  REQUIRE(report.run.overlapped);
-  CHECK(report.reader_steps >= 10'000);
+      });
   CHECK(backwards == 0);
   CHECK(counter.get() == report.total_ops());
+  lab::conclude(report.missing);
 }

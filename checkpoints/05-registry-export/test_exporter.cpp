@@ -66,7 +66,7 @@ TEST_CASE("the exporter calls back periodically with fresh snapshots") {
 }
 
 TEST_CASE("metrics registered after start_export are exported") {
-  // Catches: the seed's exporter, which copies the maps when it starts (erratum 9): every
+  // Catches: an exporter that copies the maps when it starts: every
   // metric registered later is recorded into but never exported.
   MetricsRegistry registry(5ms);
   std::atomic<int> calls{0};
@@ -90,7 +90,7 @@ TEST_CASE("metrics registered after start_export are exported") {
 }
 
 TEST_CASE("stop returns promptly with a 60 s interval") {
-  // Catches: an exporter that sleeps (sleep_for) and checks a flag afterwards (erratum 3):
+  // Catches: an exporter that sleeps (sleep_for) and checks a flag afterwards:
   // stop() then waits out the whole interval, here a minute. A condition variable (or a
   // stop_token) wakes the thread at once.
   const auto calls = std::make_shared<std::atomic<int>>(0);

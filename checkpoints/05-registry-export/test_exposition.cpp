@@ -209,7 +209,7 @@ TEST_CASE("openmetrics text of a fixed snapshot is exact") {
 }
 
 TEST_CASE("histogram buckets are cumulative and +Inf equals _count") {
-  // Catches: exporting each bucket's own count (the seed's output; Prometheus computes
+  // Catches: exporting each bucket's own count (a naive exporter's output; Prometheus computes
   // quantiles from cumulative buckets and gets nonsense), forgetting the overflow bucket in
   // le="+Inf", a _count that disagrees with +Inf, a missing _sum.
   const std::vector<std::uint64_t> bounds{1, 5, 10, 50, 100, 500};
@@ -245,7 +245,7 @@ TEST_CASE("histogram buckets are cumulative and +Inf equals _count") {
 }
 
 TEST_CASE("counters end in _total and gauges have no suffix") {
-  // Catches: counters exported without _total (erratum 7: the seed wrote http_requests 2),
+  // Catches: counters exported without _total (a naive exporter writes http_requests 2),
   // a gauge given _total, and in OpenMetrics a TYPE line naming the sample instead of the
   // family (the strict parser then sees two clashing metrics).
   FullSnapshot s;

@@ -12,6 +12,13 @@
 //   so perfect scaling halves it from 1 to 2 threads):
 //     shared_atomic, m1_atomic_counter, mutex, unpadded_slots, sharded, padded_slots,
 //     unpadded_slots_fetch_add, padded_slots_fetch_add, m2_collector, m3_histogram, m4_min_max
+//   Histograms that scale (lessons/06-ordering-benchmarks/scaling-histograms.md): the same 10
+//   bounds and values through
+//     atomic_histogram (milestone 3's AtomicHistogram<10>), sharded_histogram (ShardedHistogram<10>),
+//     slot_histogram_128, slot_histogram_64, slot_histogram_branchy (a bare copy of the sharded
+//     slot layout, to separate the bucket search and the slot alignment), padded_slots_128
+//   and, on one thread, the bucket searches by themselves: bucket_search/lower_bound,
+//   bucket_search/branch_free, bucket_search/linear.
 // Every benchmark uses real (wall-clock) time. A benchmark whose code is still a starter TODO
 // is reported as an error ("TODO: ...") instead of stopping the program.
 #include <benchmark/benchmark.h>
@@ -19,6 +26,7 @@
 #include <atomic_counter.hpp>
 #include <ordered_counter.hpp>
 #include <sharded_counter.hpp>
+#include <sharded_histogram.hpp>
 
 #if defined(LAB_HAVE_M2)
 #include <metrics_collector.hpp>
@@ -33,6 +41,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <mutex>
@@ -215,6 +224,130 @@ void padded_slots_fetch_add(benchmark::State& state) {
   own_slot_fetch_add_loop(state, slots);
 }
 
+// The adjacent-line prefetcher of Intel cores fetches cache lines in 128-byte aligned pairs:
+// two threads writing the two lines of one pair may still disturb each other. The same
+// padded_slots loop with each slot on a 128-byte pair of its own.
+struct alignas(128) PaddedSlot128 {
+  std::atomic<std::uint64_t> value{0};
+};
+
+void padded_slots_128(benchmark::State& state) {
+  static std::array<PaddedSlot128, kMaxThreads> slots{};
+  own_slot_loop(state, slots);
+}
+
+// --- Histograms: the same 10 bounds and values for every kind ----------------------------
+
+constexpr std::array<std::uint64_t, 10> kHistogramBounds{1, 2, 5, 10, 20, 50, 100, 200, 500,
+                                                         1000};
+// Values 0..1023, uniformly: every bucket but the first few gets a share, so a branchy binary
+// search cannot guess its way through.
+inline std::uint64_t histogram_value(Xorshift& random) noexcept { return random.next() & 1023; }
+
+metrics::ShardedHistogram<10>& sharded_histogram_instance() {
+  static metrics::ShardedHistogram<10> h(kHistogramBounds);
+  return h;
+}
+
+void sharded_histogram(benchmark::State& state) {
+  auto& h = sharded_histogram_instance();
+  const bool ok = ready(state, [&] { h.record(1); });
+  Xorshift random(static_cast<std::uint64_t>(state.thread_index()) + 1);
+  for (auto _ : state) {
+    if (ok) h.record(histogram_value(random));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// The bucket search by itself, one thread: std::lower_bound (a branch per step, which
+// mispredicts on random values) against ShardedHistogram::find_bucket (a conditional move).
+void bucket_search_lower_bound(benchmark::State& state) {
+  Xorshift random(1);
+  for (auto _ : state) {
+    const std::uint64_t v = histogram_value(random);
+    benchmark::DoNotOptimize(
+        std::lower_bound(kHistogramBounds.begin(), kHistogramBounds.end(), v));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// Branch-free too, but linear: count the bounds below the value (ten compares).
+void bucket_search_linear(benchmark::State& state) {
+  Xorshift random(1);
+  const std::uint64_t* bounds = kHistogramBounds.data();
+  benchmark::DoNotOptimize(bounds);
+  for (auto _ : state) {
+    const std::uint64_t v = histogram_value(random);
+    std::size_t bucket = 0;
+    for (std::size_t i = 0; i < kHistogramBounds.size(); ++i) {
+      bucket += static_cast<std::size_t>(bounds[i] < v);
+    }
+    benchmark::DoNotOptimize(bucket);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void bucket_search_branch_free(benchmark::State& state) {
+  auto& h = sharded_histogram_instance();
+  const bool ok = ready(state, [&] { (void)h.find_bucket(1); });
+  Xorshift random(1);
+  for (auto _ : state) {
+    if (ok) benchmark::DoNotOptimize(h.find_bucket(histogram_value(random)));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// A bare copy of the sharded layout (each benchmark thread owns slot thread_index(), no slot
+// lookup), so that the bucket search and the slot alignment can be varied one at a time.
+// Slot: 11 counts and a sum, 96 bytes, padded to 128. SlotsAt0 starts slot 0 on a 128-byte
+// boundary, so every slot has its own 128-byte pair of lines; SlotsAt64 starts it 64 bytes
+// past one (what alignas(64) alone allows), so the last line of slot t and the first line of
+// slot t + 1 form one prefetcher pair.
+struct alignas(64) BareSlot {
+  std::array<std::atomic<std::uint64_t>, 11> counts{};
+  std::atomic<std::uint64_t> sum{0};
+};
+static_assert(sizeof(BareSlot) == 128);
+
+struct alignas(128) SlotsAt0 {
+  std::array<BareSlot, kMaxThreads> slots{};
+};
+struct alignas(128) SlotsAt64 {
+  std::array<std::byte, 64> lead{};
+  std::array<BareSlot, kMaxThreads> slots{};
+};
+static_assert(offsetof(SlotsAt64, slots) == 64);
+
+template <class Layout, bool BranchFree>
+void slot_histogram(benchmark::State& state) {
+  static Layout layout{};
+  BareSlot* mine = &layout.slots[static_cast<std::size_t>(state.thread_index())];
+  benchmark::DoNotOptimize(mine);
+  Xorshift random(static_cast<std::uint64_t>(state.thread_index()) + 1);
+  const std::uint64_t* bounds = kHistogramBounds.data();
+  benchmark::DoNotOptimize(bounds);
+  for (auto _ : state) {
+    const std::uint64_t v = histogram_value(random);
+    std::size_t bucket;
+    if constexpr (BranchFree) {
+      const std::uint64_t* base = bounds;
+      std::size_t n = kHistogramBounds.size();
+      while (n > 1) {
+        const std::size_t half = n / 2;
+        base = (base[half - 1] < v) ? base + half : base;
+        n -= half;
+      }
+      bucket = static_cast<std::size_t>(base - bounds) + static_cast<std::size_t>(*base < v);
+    } else {
+      bucket = static_cast<std::size_t>(std::lower_bound(bounds, bounds + 10, v) - bounds);
+    }
+    mine->sum.store(mine->sum.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);
+    std::atomic<std::uint64_t>& count = mine->counts[bucket];
+    count.store(count.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
 void mutex(benchmark::State& state) {
   static std::mutex lock;
   static std::uint64_t count = 0;
@@ -256,6 +389,19 @@ void m3_histogram(benchmark::State& state) {
   Xorshift random(static_cast<std::uint64_t>(state.thread_index()) + 1);
   for (auto _ : state) {
     if (ok) histogram().record(random.next() & 255);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+#endif
+
+#if defined(LAB_HAVE_M3)
+// Milestone 3's histogram with the sharded histogram's bounds and values.
+void atomic_histogram(benchmark::State& state) {
+  static metrics::AtomicHistogram<10> h(kHistogramBounds);
+  const bool ok = ready(state, [] { h.record(1); });
+  Xorshift random(static_cast<std::uint64_t>(state.thread_index()) + 1);
+  for (auto _ : state) {
+    if (ok) h.record(histogram_value(random));
   }
   state.SetItemsProcessed(state.iterations());
 }
@@ -321,6 +467,11 @@ void register_all() {
   add_single(named<std::memory_order_seq_cst>("ordered_counter"),
              ordered_counter<std::memory_order_seq_cst>);
 
+  single("bucket_search");
+  add_single("bucket_search/lower_bound", bucket_search_lower_bound);
+  add_single("bucket_search/branch_free", bucket_search_branch_free);
+  add_single("bucket_search/linear", bucket_search_linear);
+
   auto scaling = [&](const char* family, void (*fn)(benchmark::State&)) {
     families += std::string(family) + ",";
     add_scaling(family, fn);
@@ -342,6 +493,14 @@ void register_all() {
 #if defined(LAB_HAVE_M4)
   scaling("m4_min_max", m4_min_max);
 #endif
+  scaling("padded_slots_128", padded_slots_128);
+#if defined(LAB_HAVE_M3)
+  scaling("atomic_histogram", atomic_histogram);
+#endif
+  scaling("sharded_histogram", sharded_histogram);
+  scaling("slot_histogram_128", slot_histogram<SlotsAt0, true>);
+  scaling("slot_histogram_64", slot_histogram<SlotsAt64, true>);
+  scaling("slot_histogram_branchy", slot_histogram<SlotsAt0, false>);
   families.pop_back();
   benchmark::AddCustomContext("lab_families", families);
 #if defined(LAB_TRACK_DIR)

@@ -5,32 +5,52 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cstdint>
-#include <numeric>
+#include <memory>
+#include <string>
 #include <type_traits>
 #include <vector>
 
 #include "lab_test.hpp"
-#include "m6_stress.hpp"
 
 using metrics::OrderedCounter;
 
 namespace {
+
+// Every worker alternately calls increment() and add(t + 1) until the threads have met; the
+// total must be exact.
+template <class Counter>
+std::uint64_t add_from_all_threads(Counter& counter, const lab::OverlapGoal& goal,
+                                   std::string& missing) {
+  const auto report = lab::hammer(lab::stress_threads(), goal, [&](std::size_t t, std::uint64_t i) {
+    if (i % 2 == 0) {
+      counter.increment();
+    } else {
+      counter.add(t + 1);
+    }
+  });
+  std::uint64_t added = 0;
+  for (std::size_t t = 0; t < report.ops.size(); ++t) {
+    const std::uint64_t n = report.ops[t];
+    added += (n + 1) / 2 + (n / 2) * (t + 1);  // calls 0, 2, 4, ... add 1; the others t + 1
+  }
+  missing = report.missing;
+  return added;
+}
 
 // N threads hammer one counter with increment() and add(); the total must be exact.
 template <std::memory_order Order>
 void check_exact_under_contention() {
   // Lost updates need a thread to be interrupted (or overtaken by another core) between its
   // load and its store: a rare event per increment, so the threads run for a while.
-  constexpr std::uint64_t per_thread = 200'000;
-  const std::size_t threads = lab::stress_threads();
   OrderedCounter<Order> counter;
-  m6::OverlapGate gate(threads, std::chrono::milliseconds(250));
-  const auto run = m6::add_from_all_threads(counter, threads, per_thread, gate);
-  REQUIRE_MESSAGE(run.overlapped, "the threads did not run at the same time; nothing was tested");
-  CHECK(counter.get() == run.added);
+  std::string missing;
+  const std::uint64_t added = add_from_all_threads(
+      counter, {.min_ops = 200'000, .min_time = lab::milliseconds(250)}, missing);
+  CHECK(counter.get() == added);
+  lab::conclude(missing);
 }
 
 }  // namespace
@@ -86,32 +106,61 @@ TEST_CASE("OrderedCounter seq_cst loses no increment") {
 TEST_CASE("OrderedCounter reset concurrent with increments loses nothing") {
   // Catches: reset() as a load followed by store(0): increments that land between the two are
   // neither returned nor kept. Invariant: the sum of all resets plus the final value is the total.
-  constexpr std::uint64_t per_writer = 200'000;
-  const std::size_t writers = lab::stress_threads() - 1;
-  OrderedCounter<std::memory_order_relaxed> counter;
   // A reset loses increments only when a writer runs on another core inside the reset's
-  // load-to-store window: the writers keep going until the reader has reset many times and
-  // some time has passed, so that this happens often even on a busy machine.
-  m6::OverlapGate gate(writers + 1, std::chrono::milliseconds(500));
-  std::atomic<std::uint64_t> resets{0};
-  gate.require_progress(resets, 100'000);
-  std::vector<std::uint64_t> added(writers, 0);  // added[t]: written by writer t only
-  std::uint64_t reset_sum = 0;                   // reader thread only; read after the join
-  bool reader_arrived = false;                   // reader thread only
-  const auto report = lab::run_writers_and_reader(
-      writers, [&](std::size_t t) {
-        added[t] = gate.work(per_writer, [&](std::uint64_t) { counter.increment(); });
+  // load-to-store window: the writers keep going until the reader has reset 100'000 times and
+  // 500 ms have passed, so that this happens often even on a busy machine.
+  OrderedCounter<std::memory_order_relaxed> counter;
+  std::uint64_t reset_sum = 0;  // reader thread only; read after the join
+  const auto report = lab::hammer(
+      lab::stress_threads() - 1,
+      {.min_ops = 200'000, .min_time = lab::milliseconds(500), .min_reader_steps = 100'000},
+      [&](std::size_t, std::uint64_t) { counter.increment(); },
+      [&] { reset_sum += counter.reset(); });
+  INFO("resets made while the writers ran: " << report.reader_steps);
+  CHECK(reset_sum + counter.get() == report.total_ops());
+  lab::conclude(report.missing);
+}
+
+TEST_CASE("OrderedCounter acq_rel publishes what the writer did before") {
+  // Catches: an increment() that ignores Order (e.g. always relaxed), and a get() that loads
+  // relaxed instead of load_order(). OrderedCounter<acq_rel> promises what milestone 3's
+  // buckets do: a get() that reads the count a writer's increment produced synchronizes with
+  // it, so everything the writer did before is visible. Writer w writes k into a plain array,
+  // then increments its own counter; a reader whose get() returns c reads element c - 1, which
+  // must hold c - 1. With a relaxed increment or load nothing orders the write before the read:
+  // a data race, which ThreadSanitizer reports (x86-64 hides it: both compile alike there).
+  constexpr std::size_t max_writers = 8;
+  constexpr std::uint64_t per_writer = 50'000;
+  constexpr std::uint64_t capacity = 8 * per_writer;
+  const std::size_t writers = std::min(lab::stress_threads() - 1, max_writers);
+  std::vector<std::unique_ptr<OrderedCounter<std::memory_order_acq_rel>>> counters;
+  // Not zero-filled: only elements a writer has written are ever read.
+  std::vector<std::unique_ptr<std::uint64_t[]>> payload;
+  for (std::size_t w = 0; w < writers; ++w) {
+    counters.push_back(std::make_unique<OrderedCounter<std::memory_order_acq_rel>>());
+    payload.push_back(std::make_unique_for_overwrite<std::uint64_t[]>(capacity));
+  }
+  std::uint64_t wrong = 0, checked = 0;  // reader thread only; read after the join
+  const auto report = lab::hammer(
+      writers, {.min_ops = per_writer, .max_ops = capacity, .min_reader_steps = 200},
+      [&](std::size_t w, std::uint64_t k) {
+        payload[w][k] = k;  // plain write, published by the increment() below
+        counters[w]->increment();
       },
       [&] {
-        if (!reader_arrived) {
-          reader_arrived = true;
-          gate.arrive();
+        bool saw = false;
+        for (std::size_t w = 0; w < writers; ++w) {
+          const std::uint64_t c = counters[w]->get();
+          if (c == 0) continue;
+          saw = true;
+          if (c > capacity || payload[w][c - 1] != c - 1) ++wrong;  // plain read
+          ++checked;
         }
-        reset_sum += counter.reset();
-        resets.fetch_add(1, std::memory_order_relaxed);  // order: relaxed: a progress count
+        return saw;  // a step that saw writers at work
       });
-  REQUIRE(report.run.overlapped);
-  INFO("resets made while the writers ran: " << report.reader_steps);
-  CHECK(report.reader_steps > 100);
-  CHECK(reset_sum + counter.get() == std::accumulate(added.begin(), added.end(), std::uint64_t{0}));
+  INFO("reads while the writers ran: " << report.reader_steps << ", " << checked
+                                       << " counts checked");
+  CHECK(wrong == 0);
+  for (std::size_t w = 0; w < writers; ++w) CHECK(counters[w]->get() == report.ops[w]);
+  lab::conclude(report.missing);
 }

@@ -5,16 +5,13 @@
 
 #include <doctest/doctest.h>
 
-#include <chrono>
 #include <cstdint>
-#include <numeric>
 #include <set>
 #include <stdexcept>
 #include <type_traits>
 #include <vector>
 
 #include "lab_test.hpp"
-#include "m6_stress.hpp"
 
 using metrics::ShardedCounter;
 
@@ -74,42 +71,41 @@ TEST_CASE("ShardedCounter slots are on distinct cache lines") {
 TEST_CASE("ShardedCounter is exact after the writers join") {
   // Catches: a get() that reads one slot (the caller's, or slot 0) instead of summing them all,
   // or that forgets the overflow slot.
-  constexpr std::uint64_t per_thread = 100'000;
   const std::size_t threads = lab::stress_threads();
   ShardedCounter counter(threads + 4);
-  m6::OverlapGate gate(threads);
-  const auto run = m6::add_from_all_threads(counter, threads, per_thread, gate);
-  REQUIRE_MESSAGE(run.overlapped, "the threads did not run at the same time; nothing was tested");
-  CHECK(counter.get() == run.added);
+  const auto report = lab::hammer(threads, {.min_ops = 100'000},
+                                  [&](std::size_t t, std::uint64_t i) {
+                                    if (i % 2 == 0) {
+                                      counter.increment();
+                                    } else {
+                                      counter.add(t + 1);
+                                    }
+                                  });
+  std::uint64_t added = 0;
+  for (std::size_t t = 0; t < report.ops.size(); ++t) {
+    const std::uint64_t n = report.ops[t];
+    added += (n + 1) / 2 + (n / 2) * (t + 1);  // calls 0, 2, 4, ... add 1; the others t + 1
+  }
+  CHECK(counter.get() == added);
+  lab::conclude(report.missing);
 }
 
 TEST_CASE("ShardedCounter get never goes backwards while writers run") {
   // Catches: slots that are not atomic (a data race that TSan reports: the reader reads what
   // the writers write), and a get() that consumes or resets slots.
-  constexpr std::uint64_t per_writer = 100'000;
-  const std::size_t writers = lab::stress_threads() - 1;
   ShardedCounter counter;
-  m6::OverlapGate gate(writers + 1);
-  std::vector<std::uint64_t> added(writers, 0);  // added[t]: written by writer t only
-  std::uint64_t backwards = 0, last_seen = 0;    // reader thread only
-  bool reader_arrived = false;                   // reader thread only
-  const auto report = lab::run_writers_and_reader(
-      writers, [&](std::size_t t) {
-        added[t] = gate.work(per_writer, [&](std::uint64_t) { counter.increment(); });
-      },
+  std::uint64_t backwards = 0, last_seen = 0;  // reader thread only
+  const auto report = lab::hammer(
+      lab::stress_threads() - 1, {.min_ops = 100'000, .min_reader_steps = 100},
+      [&](std::size_t, std::uint64_t) { counter.increment(); },
       [&] {
-        if (!reader_arrived) {
-          reader_arrived = true;
-          gate.arrive();
-        }
         const std::uint64_t now = counter.get();
         if (now < last_seen) ++backwards;
         last_seen = now;
       });
-  REQUIRE(report.run.overlapped);
-  CHECK(report.reader_steps > 100);
   CHECK(backwards == 0);
-  CHECK(counter.get() == std::accumulate(added.begin(), added.end(), std::uint64_t{0}));
+  CHECK(counter.get() == report.total_ops());
+  lab::conclude(report.missing);
 }
 
 TEST_CASE("ShardedCounter with more threads than slots is still exact") {
@@ -119,14 +115,10 @@ TEST_CASE("ShardedCounter with more threads than slots is still exact") {
   // TSan does not reliably report the race on a plain shared slot (its history of the other
   // thread's access is often gone by the time of the second access), so the test counts: the
   // threads run long enough to make a lost increment near certain.
-  constexpr std::uint64_t per_thread = 200'000;
-  const std::size_t threads = lab::stress_threads() + 2;
   ShardedCounter counter(2);
-  m6::OverlapGate gate(threads, std::chrono::milliseconds(300));
-  std::vector<std::uint64_t> added(threads, 0);  // added[t]: written by thread t only
-  const auto run = lab::run_together(threads, [&](std::size_t t) {
-    added[t] = gate.work(per_thread, [&](std::uint64_t) { counter.increment(); });
-  });
-  REQUIRE(run.overlapped);
-  CHECK(counter.get() == std::accumulate(added.begin(), added.end(), std::uint64_t{0}));
+  const auto report = lab::hammer(
+      lab::stress_threads() + 2, {.min_ops = 200'000, .min_time = lab::milliseconds(300)},
+      [&](std::size_t, std::uint64_t) { counter.increment(); });
+  CHECK(counter.get() == report.total_ops());
+  lab::conclude(report.missing);
 }

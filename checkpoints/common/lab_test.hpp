@@ -1,26 +1,148 @@
-// lab_test.hpp: helpers for concurrency checkpoints.
+// lab_test.hpp: the one overlap facility of the concurrency checkpoints.
 //
-// A concurrency test proves something only if its threads really ran at the same time.
-// lab::run_together() starts every thread at once (std::latch), records when each one
-// started and finished its body, and reports whether all of them overlapped. Tests assert
-// that, so a test that "passes" because the threads ran one after another fails instead.
+// A concurrency test proves something only if its threads really ran at the same time, and on
+// a busy 2-core machine (CI, a laptop compiling in the background, ThreadSanitizer's 5-15x
+// slowdown) they often do not: the scheduler hands out slices of several milliseconds, so a
+// fixed amount of work can finish before the next thread of the test has even started. So
+// every concurrency checkpoint of every milestone uses this header, and nothing else, to
+//
+//   - start its threads together:          run_together(), StartLine;
+//   - keep them working until they met:    Overlap / hammer(): a quota of calls, a minimum
+//                                          time, reader progress, sightings, a give-up cap;
+//   - repeat a race until it really raced: race_until();
+//   - say so when the machine would not let it: conclude() / retry_until_conclusive().
+//
+// The protocol for "not run" (shared with CTest's SKIP_RETURN_CODE, `lab check` and the
+// grader): a test that cannot establish its precondition prints one line starting with
+// `skipped: ` (the machine lacks something, e.g. a second CPU) or `inconclusive: ` (the
+// overlap it needs did not happen, even after its own retries and extensions) and exits with
+// status 77. It never turns a failed check into "not run": once a CHECK of the test has failed,
+// conclude() returns and the test fails as usual. Correct code is never failed for a busy
+// machine; wrong code is never passed for one either (an inconclusive test earns nothing).
+//
+// The facility never synchronizes the threads it watches (every counter it shares is relaxed;
+// only the start latch and the final join order anything), so it cannot hide a missing
+// release or acquire in the code under test: a "payload" test still sees the data race.
 // An exception thrown in a worker (a starter's TODO, a failed REQUIRE) is rethrown in the
 // calling thread after every worker has been joined: nothing terminates, nothing hangs.
 #pragma once
+
+#include <doctest/doctest.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <exception>
+#include <iostream>
 #include <latch>
+#include <limits>
 #include <mutex>
+#include <sstream>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace lab {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// --- Not run: exit status 77 -----------------------------------------------------------------
+
+namespace detail {
+// Failed assertions of the running test case, counted by the listener below (doctest keeps its
+// own count in the runner's private state). A failure in any thread counts.
+inline std::atomic<int> failed_assertions{0};
+
+class FailureListener : public doctest::IReporter {
+ public:
+  explicit FailureListener(const doctest::ContextOptions& /*options*/) {}
+  void report_query(const doctest::QueryData& /*data*/) override {}
+  void test_run_start() override {}
+  void test_run_end(const doctest::TestRunStats& /*stats*/) override {}
+  void test_case_start(const doctest::TestCaseData& /*data*/) override { failed_assertions = 0; }
+  void test_case_reenter(const doctest::TestCaseData& /*data*/) override {}
+  void test_case_end(const doctest::CurrentTestCaseStats& /*stats*/) override {}
+  void test_case_exception(const doctest::TestCaseException& /*e*/) override {
+    failed_assertions.fetch_add(1);
+  }
+  void subcase_start(const doctest::SubcaseSignature& /*signature*/) override {}
+  void subcase_end() override {}
+  void log_assert(const doctest::AssertData& data) override {
+    if (data.m_failed) failed_assertions.fetch_add(1);
+  }
+  void log_message(const doctest::MessageData& data) override {
+    if ((data.m_severity & doctest::assertType::is_warn) == 0) failed_assertions.fetch_add(1);
+  }
+  void test_case_skipped(const doctest::TestCaseData& /*data*/) override {}
+};
+}  // namespace detail
+
+// True once a CHECK (or FAIL_CHECK) of the running test case has failed.
+[[nodiscard]] inline bool current_test_failed() { return detail::failed_assertions.load() > 0; }
+
+// Prints "<kind>: <why>" and ends the process with status 77 ("not run"). _Exit: no static
+// destructors and no leak check run for a test that stops in the middle of its work.
+[[noreturn]] inline void end_not_run(std::string_view kind, std::string_view why) {
+  std::cout << kind << ": " << why << std::endl;
+  std::fflush(nullptr);
+  std::_Exit(77);
+}
+
+// The machine lacks what the test needs (the grader decides such skips itself, from the
+// manifest's "needs_cpus"; this is what CTest and `lab check` see).
+[[noreturn]] inline void skip(std::string_view why) { end_not_run("skipped", why); }
+
+// Ends the test as inconclusive when `missing` (what the run lacked, "" if nothing) is not
+// empty and no check of the test has failed; otherwise returns and the test goes on. Call it
+// AFTER the checks of the invariant: a violation is a failure, with or without overlap.
+inline void conclude(const std::string& missing) {
+  if (missing.empty() || current_test_failed()) return;
+  end_not_run("inconclusive", missing);
+}
+
+// Runs attempt() (which does its own checks and returns what it lacked, "" when the threads
+// really overlapped) up to `attempts` times, until one is conclusive or a check has failed.
+// For tests whose work cannot be extended while it runs (a fixed set of registrations).
+template <class Attempt>
+void retry_until_conclusive(int attempts, Attempt&& attempt) {
+  std::string missing;
+  for (int i = 0; i < attempts; ++i) {
+    missing = attempt();
+    if (missing.empty() || current_test_failed()) return;
+  }
+  conclude(missing + " (" + std::to_string(attempts) + " attempts)");
+}
+
+// The CPUs this process may run on (its affinity mask: `taskset -c 0` makes it 1).
+[[nodiscard]] inline std::size_t usable_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+  return static_cast<std::size_t>(CPU_COUNT(&set));
+}
+
+// Skips the test ("skipped: needs N CPUs") when fewer than `n` CPUs are usable. Pair it with
+// "needs_cpus": n in the manifest entry of the test.
+inline void require_cpus(std::size_t n) {
+  if (usable_cpus() < n) skip("needs " + std::to_string(n) + " CPUs");
+}
+
+// Number of threads for stress tests: at least 4, so that threads are preempted while they
+// hold intermediate values even on a 2-core machine.
+[[nodiscard]] inline std::size_t stress_threads() {
+  return std::max<std::size_t>(4, std::thread::hardware_concurrency());
+}
+
+// --- Starting together -------------------------------------------------------------------------
 
 struct RunReport {
   std::size_t threads = 0;
@@ -29,12 +151,12 @@ struct RunReport {
   std::chrono::nanoseconds elapsed{0};
 };
 
-// Runs body(i) for i in [0, threads) on `threads` new threads released together.
+// Runs body(i) for i in [0, threads) on `threads` new threads released together (std::latch),
+// and reports whether they all overlapped.
 // Thread safety: call from one test thread; body must be safe to run concurrently.
 template <class Body>
 RunReport run_together(std::size_t threads, Body&& body) {
-  using clock = std::chrono::steady_clock;
-  std::vector<clock::time_point> started(threads), finished(threads);
+  std::vector<Clock::time_point> started(threads), finished(threads);
   std::exception_ptr first_error;
   std::mutex error_mutex;  // test harness only: guards first_error
   std::latch ready(static_cast<std::ptrdiff_t>(threads));
@@ -44,14 +166,14 @@ RunReport run_together(std::size_t threads, Body&& body) {
     for (std::size_t i = 0; i < threads; ++i) {
       workers.emplace_back([&, i] {
         ready.arrive_and_wait();
-        started[i] = clock::now();
+        started[i] = Clock::now();
         try {
           body(i);
         } catch (...) {
           const std::scoped_lock lock(error_mutex);
           if (!first_error) first_error = std::current_exception();
         }
-        finished[i] = clock::now();
+        finished[i] = Clock::now();
       });
     }
   }  // jthreads join here
@@ -67,10 +189,33 @@ RunReport run_together(std::size_t threads, Body&& body) {
   return report;
 }
 
+// A released thread may get a CPU milliseconds after the others on a busy machine, and a
+// short batch of work takes less than that. So the first thing each thread of a batch does is
+// arrive_and_wait(), which returns once all `threads` threads have arrived: no thread can
+// finish before the last one has started. It polls and yields, never sleeps. Relaxed: it
+// orders nothing (run_together's latch already did the start).
+class StartLine {
+ public:
+  explicit StartLine(std::size_t threads) : threads_(threads) {}
+  StartLine(const StartLine&) = delete;
+  StartLine& operator=(const StartLine&) = delete;
+
+  void arrive_and_wait() noexcept {
+    // order: relaxed: a count of arrivals; nothing is published through it.
+    arrived_.fetch_add(1, std::memory_order_relaxed);
+    // order: relaxed: as above.
+    while (arrived_.load(std::memory_order_relaxed) < threads_) std::this_thread::yield();
+  }
+
+ private:
+  const std::size_t threads_;
+  std::atomic<std::size_t> arrived_{0};
+};
+
 // Runs writer(i) on `writers` threads and, on one more thread, calls reader_step() over and
-// over until every writer has returned (or thrown), all released together. Returns how many
-// times reader_step ran in `reader_steps`, so a test can check that reads really overlapped
-// the writes. A writer that throws still counts as finished, so the reader never spins forever.
+// over until every writer has returned (or thrown), all released together. reader_steps says
+// how often it ran. A writer that throws still counts as finished, so the reader never spins
+// forever. For fixed work; Overlap/hammer() below keep the writers going until they met.
 struct WritersReaderReport {
   RunReport run;
   std::uint64_t reader_steps = 0;
@@ -83,7 +228,8 @@ WritersReaderReport run_writers_and_reader(std::size_t writers, Writer&& writer,
   WritersReaderReport report;
   report.run = run_together(writers + 1, [&](std::size_t i) {
     if (i == writers) {
-      while (finished.load() < writers) {
+      // order: relaxed: the join, not this flag, orders the writers' work before the checks.
+      while (finished.load(std::memory_order_relaxed) < writers) {
         reader_step();
         ++report.reader_steps;
       }
@@ -91,27 +237,244 @@ WritersReaderReport run_writers_and_reader(std::size_t writers, Writer&& writer,
     }
     struct Finished {
       std::atomic<std::size_t>& count;
-      ~Finished() { count.fetch_add(1); }
+      // order: relaxed: as above.
+      ~Finished() { count.fetch_add(1, std::memory_order_relaxed); }
     } guard{finished};
     writer(i);
   });
   return report;
 }
 
-// hammer(): the loop-owning form, which overlaps by construction, with or without sanitizers.
+// What a run with fixed work lacked: "" when every thread overlapped and the reader (if any)
+// took at least `min_reader_steps` steps. For conclude() and retry_until_conclusive().
+[[nodiscard]] inline std::string overlap_missing(const RunReport& run,
+                                                 std::uint64_t reader_steps = 0,
+                                                 std::uint64_t min_reader_steps = 0) {
+  std::ostringstream out;
+  if (!run.overlapped) out << "the " << run.threads << " threads never ran at the same time";
+  if (reader_steps < min_reader_steps) {
+    out << (run.overlapped ? "" : "; ") << "the reader took " << reader_steps << " of the "
+        << min_reader_steps << " steps it needs while the writers ran";
+  }
+  return out.str();
+}
+
+// --- Keeping threads busy until they met --------------------------------------------------------
+
+// What "the threads met" means for one test. Every worker keeps calling its operation until
+// ALL of these hold (or give_up has passed since the Overlap was made, or it made max_ops
+// calls): it made min_ops calls; every participant (workers and reader) has started, and
+// min_time has passed since it saw that; the reader took min_reader_steps counted steps (or
+// died); the threads saw each other make progress min_sightings times. On an idle machine that
+// is quick; on a loaded one it takes longer, which is the point.
+struct OverlapGoal {
+  std::uint64_t min_ops = 0;                                   // the quota, per worker
+  std::uint64_t max_ops = std::numeric_limits<std::uint64_t>::max();  // e.g. a buffer's size
+  milliseconds min_time{0};
+  std::uint64_t min_reader_steps = 0;
+  // A sighting: a worker finds that the other workers made progress since it last looked, or
+  // the reader finds that the workers did between two of its steps (the fewer of the two
+  // counts). Each one is an interleaving, in parallel or by a thread switch.
+  std::uint64_t min_sightings = 0;
+  milliseconds give_up{10'000};
+  // Calls between two looks at the clock and the counters (1 for slow operations, e.g. I/O).
+  std::uint64_t check_every = 64;
+};
+
+// The shared state of one overlapped run. Workers call work(); the reader (if any) calls
+// reader_step() after each step and reader_died() if a step throws. After the join, missing()
+// says what was not reached ("" when the goal was), for conclude().
+class Overlap {
+ public:
+  Overlap(std::size_t workers, bool with_reader, OverlapGoal goal)
+      : goal_(goal),
+        workers_(workers),
+        with_reader_(with_reader),
+        give_up_at_(Clock::now() + goal.give_up),
+        progress_(workers) {}
+  Overlap(const Overlap&) = delete;
+  Overlap& operator=(const Overlap&) = delete;
+
+  // Worker `w` calls this once: op(i) for i = 0, 1, ... until the goal is met (see
+  // OverlapGoal). Returns the number of calls, so a test can assert exact totals.
+  template <class Op>
+  std::uint64_t work(std::size_t w, Op&& op) {
+    // order: relaxed: every counter of the facility is a hint or a statistic; the facility must
+    // not synchronize the threads it watches (see the banner).
+    arrived_.fetch_add(1, std::memory_order_relaxed);
+    const std::uint64_t every = std::max<std::uint64_t>(1, goal_.check_every);
+    std::uint64_t last_seen = others_progress(w);
+    bool everyone = false;
+    Clock::time_point min_end = give_up_at_;
+    std::uint64_t i = 0;
+    for (; i < goal_.max_ops; ++i) {
+      if (i % every == 0) {
+        // order: relaxed: as above.
+        progress_[w].calls.store(i, std::memory_order_relaxed);
+        const std::uint64_t seen = others_progress(w);
+        if (seen != last_seen) {
+          last_seen = seen;
+          // order: relaxed: as above.
+          worker_sightings_.fetch_add(1, std::memory_order_relaxed);
+        }
+        if (i >= goal_.min_ops) {
+          const auto now = Clock::now();
+          if (!everyone && everyone_arrived()) {
+            everyone = true;
+            // order: relaxed: as above.
+            everyone_arrived_.store(true, std::memory_order_relaxed);
+            min_end = now + goal_.min_time;
+          }
+          if (now >= give_up_at_) {
+            // order: relaxed: as above.
+            gave_up_.store(true, std::memory_order_relaxed);
+            break;
+          }
+          if (everyone && now >= min_end && reader_satisfied() &&
+              sightings() >= goal_.min_sightings) {
+            break;
+          }
+          // Past the quota and still waiting for a thread: let it have this CPU.
+          if (!everyone || !reader_satisfied()) std::this_thread::yield();
+        }
+      }
+      op(i);
+    }
+    return i;
+  }
+
+  // The reader calls this once per step, after its checks; `counted` says whether the step
+  // saw the workers at work (e.g. a snapshot that was not empty): only those count towards
+  // min_reader_steps.
+  void reader_step(bool counted = true) noexcept {
+    if (!reader_arrived_) {
+      reader_arrived_ = true;
+      // order: relaxed: as above.
+      arrived_.fetch_add(1, std::memory_order_relaxed);
+    }
+    // order: relaxed: as above.
+    if (counted) reader_steps_.fetch_add(1, std::memory_order_relaxed);
+    const std::uint64_t seen = others_progress(workers_);
+    if (seen != reader_last_seen_) {
+      reader_last_seen_ = seen;
+      // order: relaxed: as above.
+      reader_sightings_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+
+  // The reader calls this if a step throws (a TODO): the workers stop waiting for it.
+  // order: relaxed: as above.
+  void reader_died() noexcept { reader_dead_.store(true, std::memory_order_relaxed); }
+
+  // Counted reader steps so far.
+  [[nodiscard]] std::uint64_t reader_steps() const noexcept {
+    // order: relaxed: as above.
+    return reader_steps_.load(std::memory_order_relaxed);
+  }
+
+  // How often the threads met (see OverlapGoal::min_sightings).
+  [[nodiscard]] std::uint64_t sightings() const noexcept {
+    // order: relaxed: as above.
+    std::uint64_t n = workers_ >= 2 ? worker_sightings_.load(std::memory_order_relaxed)
+                                    : std::numeric_limits<std::uint64_t>::max();
+    // order: relaxed: as above.
+    if (with_reader_ && !reader_dead_.load(std::memory_order_relaxed)) {
+      // order: relaxed: as above.
+      n = std::min(n, reader_sightings_.load(std::memory_order_relaxed));
+    }
+    return n == std::numeric_limits<std::uint64_t>::max() ? 0 : n;
+  }
+
+  // After the join: "" when the goal was reached, else what was missing.
+  [[nodiscard]] std::string missing() const {
+    std::ostringstream out;
+    const char* sep = "";
+    // order: relaxed: read after the join, which orders every write before it.
+    if (!everyone_arrived_.load(std::memory_order_relaxed)) {
+      out << "not every thread had started when the workers stopped";
+      sep = "; ";
+    }
+    // order: relaxed: as above.
+    if (with_reader_ && !reader_dead_.load(std::memory_order_relaxed) &&
+        reader_steps() < goal_.min_reader_steps) {
+      out << sep << "the reader took " << reader_steps() << " of the " << goal_.min_reader_steps
+          << " steps it needs while the writers ran";
+      sep = "; ";
+    }
+    if (sightings() < goal_.min_sightings) {
+      out << sep << "the threads saw each other work " << sightings() << " of the "
+          << goal_.min_sightings << " times needed";
+      sep = "; ";
+    }
+    // order: relaxed: as above.
+    if (*sep != '\0' && gave_up_.load(std::memory_order_relaxed)) {
+      out << " (gave up after " << goal_.give_up.count() << " ms)";
+    }
+    return out.str();
+  }
+
+ private:
+  // One cache line per worker, so that publishing progress adds no contention of its own.
+  struct alignas(64) Progress {
+    std::atomic<std::uint64_t> calls{0};
+  };
+
+  [[nodiscard]] std::uint64_t others_progress(std::size_t self) const noexcept {
+    std::uint64_t sum = 0;
+    for (std::size_t w = 0; w < workers_; ++w) {
+      // order: relaxed: as above.
+      if (w != self) sum += progress_[w].calls.load(std::memory_order_relaxed);
+    }
+    return sum;
+  }
+
+  [[nodiscard]] bool everyone_arrived() const noexcept {
+    // order: relaxed: as above.
+    const bool reader_counts = with_reader_ && !reader_dead_.load(std::memory_order_relaxed);
+    // order: relaxed: as above.
+    return arrived_.load(std::memory_order_relaxed) >= workers_ + (reader_counts ? 1 : 0);
+  }
+
+  [[nodiscard]] bool reader_satisfied() const noexcept {
+    // order: relaxed: as above.
+    return !with_reader_ || reader_dead_.load(std::memory_order_relaxed) ||
+           reader_steps() >= goal_.min_reader_steps;
+  }
+
+  const OverlapGoal goal_;
+  const std::size_t workers_;
+  const bool with_reader_;
+  const Clock::time_point give_up_at_;
+  std::vector<Progress> progress_;
+  std::atomic<std::size_t> arrived_{0};
+  std::atomic<bool> everyone_arrived_{false};
+  std::atomic<bool> gave_up_{false};
+  std::atomic<std::uint64_t> worker_sightings_{0};
+  std::atomic<std::uint64_t> reader_sightings_{0};
+  std::atomic<std::uint64_t> reader_steps_{0};
+  std::atomic<bool> reader_dead_{false};
+  bool reader_arrived_ = false;          // the reader thread's own
+  std::uint64_t reader_last_seen_ = 0;   // the reader thread's own
+};
+
+// hammer(): the loop-owning form. Calls op(w, i) on `workers` threads under an Overlap with
+// `goal` and, with a reader, calls reader_step() on one more thread until every worker has
+// stopped. reader_step may return bool ("this step saw the workers at work"; only those count
+// towards goal.min_reader_steps) or nothing (every step counts). Returns the calls each worker
+// made, so tests assert exact totals (expected = sum(ops[w] * amount(w))), and in `missing`
+// what the run lacked, for conclude():
 //
-// Calls op(i) over and over on `threads` threads. A thread stops only when it has made at
-// least `min_ops` calls AND every thread has started AND (with a reader) the reader has taken
-// `min_reader_steps` steps or stopped. So even a fast, uninstrumented build on a 2-core
-// machine cannot finish one thread before the next one starts. The reader (optional) calls
-// reader_step() until every writer has stopped. Returns the number of calls each thread
-// made, so tests assert exact totals: expected = sum(ops[i] * amount(i)).
-// Exceptions (a TODO, a failed REQUIRE) stop the thread that threw, release the others and
-// are rethrown after the join.
+//   const auto report = lab::hammer(threads, {.min_ops = 100'000}, [&](std::size_t, auto) {
+//     counter.increment();
+//   });
+//   CHECK(counter.get() == report.total_ops());
+//   lab::conclude(report.missing);
 struct HammerReport {
   RunReport run;
-  std::vector<std::uint64_t> ops;  // calls of op(i) made by writer i
-  std::uint64_t reader_steps = 0;
+  std::vector<std::uint64_t> ops;  // calls of op made by worker w
+  std::uint64_t reader_steps = 0;  // every reader step, counted or not
+  std::uint64_t sightings = 0;
+  std::string missing;             // "" when the threads met as the goal asked
   [[nodiscard]] std::uint64_t total_ops() const {
     std::uint64_t sum = 0;
     for (auto n : ops) sum += n;
@@ -126,54 +489,126 @@ struct NoReader {
 }  // namespace detail
 
 template <class Op, class ReaderStep = detail::NoReader>
-HammerReport hammer(std::size_t threads, std::uint64_t min_ops, Op&& op,
-                    ReaderStep&& reader_step = {}, std::uint64_t min_reader_steps = 0) {
+HammerReport hammer(std::size_t workers, const OverlapGoal& goal, Op&& op,
+                    ReaderStep&& reader_step = {}) {
   constexpr bool has_reader = !std::is_same_v<std::decay_t<ReaderStep>, detail::NoReader>;
   HammerReport report;
-  report.ops.assign(threads, 0);
-  std::atomic<std::size_t> started{0}, stopped{0};
-  std::atomic<std::uint64_t> reader_progress{0};
-  std::atomic<bool> reader_gone{!has_reader};
-  struct Flag {
-    std::atomic<std::size_t>& count;
-    ~Flag() { count.fetch_add(1); }
-  };
-  report.run = run_together(threads + (has_reader ? 1 : 0), [&](std::size_t i) {
-    if (i == threads) {  // the reader
-      struct Gone {
-        std::atomic<bool>& gone;
-        ~Gone() { gone.store(true); }
-      } gone{reader_gone};
-      while (stopped.load() < threads) {
-        reader_step();
-        reader_progress.fetch_add(1);
+  report.ops.assign(workers, 0);
+  Overlap overlap(workers, has_reader, goal);
+  std::atomic<std::size_t> stopped{0};
+  std::uint64_t all_steps = 0;  // the reader thread's own; read after the join
+  report.run = run_together(workers + (has_reader ? 1 : 0), [&](std::size_t i) {
+    if (i == workers) {  // the reader
+      try {
+        // order: relaxed: as in Overlap; the join orders the workers' writes before the checks.
+        while (stopped.load(std::memory_order_relaxed) < workers) {
+          if constexpr (std::is_same_v<std::invoke_result_t<ReaderStep&>, bool>) {
+            overlap.reader_step(reader_step());
+          } else {
+            reader_step();
+            overlap.reader_step();
+          }
+          ++all_steps;
+        }
+      } catch (...) {
+        overlap.reader_died();
+        throw;
       }
-      report.reader_steps = reader_progress.load();
       return;
     }
-    const Flag stop{stopped};
-    started.fetch_add(1);
+    struct Stopped {
+      std::atomic<std::size_t>& count;
+      // order: relaxed: as above.
+      ~Stopped() { count.fetch_add(1, std::memory_order_relaxed); }
+    } guard{stopped};
     std::uint64_t done = 0;
     try {
-      while (done < min_ops || started.load() < threads ||
-             (reader_progress.load() < min_reader_steps && !reader_gone.load())) {
-        op(i);
-        ++done;
-      }
+      done = overlap.work(i, [&](std::uint64_t n) {
+        done = n;  // so that a throwing op still reports the calls it completed
+        op(i, n);
+      });
     } catch (...) {
       report.ops[i] = done;
       throw;
     }
     report.ops[i] = done;
   });
-  report.reader_steps = reader_progress.load();
+  report.reader_steps = all_steps;
+  report.sightings = overlap.sightings();
+  report.missing = overlap.missing();
+  if (!report.run.overlapped) {
+    report.missing += (report.missing.empty() ? "" : "; ") +
+                      std::string("the threads never ran at the same time");
+  }
   return report;
 }
 
-// Number of threads for stress tests: at least 4, so that threads are preempted while they
-// hold intermediate values even on a 2-core machine.
-inline std::size_t stress_threads() {
-  return std::max<std::size_t>(4, std::thread::hardware_concurrency());
+// --- Repeating a race until it raced ------------------------------------------------------------
+
+// A check-then-act bug (load, decide, then store or fetch_add) is made of atomic operations
+// only, so ThreadSanitizer has nothing to report: a test has to catch the wrong result. And the
+// wrong result needs two threads inside the same few instructions at once, or a thread
+// preempted right there. race_until() runs one batch after another (each batch starts its
+// threads with run_together and a StartLine, and counts what it saw) until
+//   - a batch found a violation (tally.wrong > 0), or
+//   - the batches produced `enough` contended events (a test-specific sign that threads
+//     really competed at the critical moment), or
+//   - `budget` has passed and at least `needed` contended events happened in batches whose
+//     threads all overlapped, or
+//   - `give_up` has passed.
+// The busier the machine, the fewer real races per second, and the longer it runs. missing()
+// says what a run that stopped at give_up lacked, for conclude().
+struct RaceGoal {
+  std::uint64_t enough = 4000;
+  milliseconds budget{2000};
+  std::uint64_t needed = 100;
+  milliseconds give_up{15'000};
+};
+
+struct RaceTally {
+  std::uint64_t batches = 0;
+  std::uint64_t overlapped_batches = 0;  // batches whose threads all ran at the same time
+  std::uint64_t contended = 0;           // critical moments that two threads competed for
+  std::uint64_t wrong = 0;               // invariant violations (must stay 0)
+  milliseconds elapsed{0};
+  std::uint64_t needed = 0;              // from the goal, for missing()
+
+  [[nodiscard]] std::string missing() const {
+    if (overlapped_batches > 0 && contended >= needed) return "";
+    std::ostringstream out;
+    out << "the threads competed " << contended << " times (" << needed << " needed) in "
+        << batches << " batches (" << overlapped_batches << " overlapped) within "
+        << elapsed.count() << " ms";
+    return out.str();
+  }
+};
+
+// Calls batch(tally) until one of the conditions above holds; at least once. batch() adds its
+// own counts to the tally, and counts contended events only in batches that overlapped.
+template <class Batch>
+RaceTally race_until(const RaceGoal& goal, Batch&& batch) {
+  const auto start = Clock::now();
+  RaceTally tally;
+  tally.needed = goal.needed;
+  for (;;) {
+    batch(tally);
+    ++tally.batches;
+    tally.elapsed = std::chrono::duration_cast<milliseconds>(Clock::now() - start);
+    if (tally.wrong > 0 || tally.contended >= goal.enough) break;
+    if (tally.elapsed >= goal.budget && tally.missing().empty()) break;
+    if (tally.elapsed >= goal.give_up) break;
+  }
+  return tally;
+}
+
+// The short form: `enough` contended events, or `budget` with the default minimum.
+template <class Batch>
+RaceTally race_until(std::uint64_t enough, milliseconds budget, Batch&& batch) {
+  return race_until(RaceGoal{.enough = enough, .budget = budget}, std::forward<Batch>(batch));
 }
 
 }  // namespace lab
+
+// Counts failed assertions for conclude(); registered once per test executable (doctest keys
+// listeners by name, so every translation unit registers the same one).
+REGISTER_LISTENER("lab_failures", 1, lab::detail::FailureListener);

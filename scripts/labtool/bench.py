@@ -12,53 +12,38 @@ in the output folder (default build/bench/m6-results/):
     m6_bench.json    Google Benchmark's own JSON
     summary.md       markdown tables: one-thread costs, and ns/op against threads
     scaling.svg      the plot of ns/op against threads (log scale), standard library only
+    histograms.svg   the same for the histogram families only
+
+With --prometheus DIR (an installed prometheus-cpp, e.g. built from source with
+CMAKE_INSTALL_PREFIX=DIR) it also builds and runs `m6_prometheus_bench`, the same workloads
+through prometheus-cpp and through the track, and adds prometheus.json, a side-by-side table in
+summary.md and prometheus.svg. The build never downloads prometheus-cpp.
 
 A benchmark whose code is still a starter TODO is listed as an error, not fatal. The numbers
 mean something only on a quiet machine: the command warns when the load average is high.
-Also runnable without the lab tool (the CTest smoke test does this):
-    python3 scripts/labtool/bench.py --binary PATH --smoke --require fetch_add,sharded --out DIR
+The CTest smoke test runs a given binary:
+    scripts/lab bench --binary PATH --smoke --require fetch_add,sharded --out DIR
 """
 
 from __future__ import annotations
 
 import argparse
-import html
-import json
-import math
 import os
-import platform
-import re
 import shutil
-import statistics
 import subprocess
 import sys
 from pathlib import Path
 
-try:  # inside the lab tool
-    from .common import LabError, info, warn
-except ImportError:  # run as a script
-    class LabError(Exception):
-        """An error the user can fix; the message says how."""
-
-    def info(msg: str) -> None:
-        print("==> " + msg, flush=True)
-
-    def warn(msg: str) -> None:
-        print("warning: " + msg, file=sys.stderr, flush=True)
+from .bench_report import load_results, prometheus_markdown, scaling_svg, summary_markdown
+from .bench_report import HISTOGRAMS, PROMETHEUS
+from .console import LabError, info, warn
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_BUILD = ROOT / "build" / "bench"
 TARGET = "m6_bench"
+PROMETHEUS_TARGET = "m6_prometheus_bench"
 EXPERIMENT = "m6_store_buffering"
 REL_DIR = Path("checkpoints") / "06-ordering-benchmarks"
-
-# Families measured at 1..N threads on one shared instance (plotted), in legend order.
-SCALING = ["shared_atomic", "m1_atomic_counter", "mutex", "unpadded_slots_fetch_add",
-           "padded_slots_fetch_add", "unpadded_slots", "sharded", "padded_slots", "m2_collector",
-           "m3_histogram", "m4_min_max"]
-COLOURS = ["#d62728", "#ff7f0e", "#7f7f7f", "#e377c2", "#bcbd22", "#9467bd", "#1f77b4",
-           "#17becf", "#2ca02c", "#8c564b", "#000000"]
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--track", default="starter",
@@ -80,6 +65,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="comma-separated families that must be present and error-free "
                              "(exit 1 otherwise)")
     parser.add_argument("--jobs", type=int, default=2, help="parallel build jobs (default 2)")
+    parser.add_argument("--prometheus", metavar="DIR",
+                        help="also compare with prometheus-cpp installed under DIR (its "
+                             "CMAKE_INSTALL_PREFIX); never downloaded")
 
 
 # --- build and run -----------------------------------------------------------------------
@@ -107,12 +95,21 @@ def build(args) -> Path:
     track = _track_dir(args.track)
     info(f"configuring the bench preset (Release, no sanitizer) for {track}")
     configure = ["cmake", "--preset", "bench", f"-DLAB_TRACK_DIR={track}"]
+    if args.prometheus:
+        prefix = Path(args.prometheus).resolve()
+        if not list(prefix.glob("lib*/cmake/prometheus-cpp/prometheus-cpp-config.cmake")):
+            raise LabError(f"--prometheus {args.prometheus}: no lib/cmake/prometheus-cpp/"
+                           "prometheus-cpp-config.cmake there; build prometheus-cpp and install it "
+                           "with CMAKE_INSTALL_PREFIX=DIR (see lessons/06-ordering-benchmarks/"
+                           "scaling-histograms.md)")
+        configure.append(f"-DCMAKE_PREFIX_PATH={prefix}")
     if build_dir != DEFAULT_BUILD:
         configure += ["-B", str(build_dir)]
     if _run(configure).returncode != 0:
         raise LabError("cmake --preset bench failed (is libbenchmark-dev installed? "
                        "sudo apt-get install libbenchmark-dev)")
-    targets = [TARGET] + ([EXPERIMENT] if args.experiment else [])
+    targets = [TARGET] + ([EXPERIMENT] if args.experiment else []) + \
+        ([PROMETHEUS_TARGET] if args.prometheus else [])
     if build_dir == DEFAULT_BUILD:
         cmd = ["cmake", "--build", "--preset", "bench"]
     else:
@@ -138,150 +135,6 @@ def run_benchmarks(binary: Path, json_path: Path, args) -> None:
 
 
 # --- results -----------------------------------------------------------------------------
-
-_UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
-
-
-def load_results(json_path: Path) -> tuple[dict, list[dict], list[dict]]:
-    """Returns (context, rows, errors). A row: family, variant, threads, ns (per operation,
-    wall time / all threads' operations), from the median when there were repetitions."""
-    data = json.loads(json_path.read_text())
-    runs: dict[str, list[dict]] = {}
-    medians: dict[str, dict] = {}
-    errors = []
-    for b in data.get("benchmarks", []):
-        name = b.get("run_name") or b["name"]
-        if b.get("error_occurred"):
-            errors.append({"name": name, "message": b.get("error_message", "")})
-            continue
-        if b.get("run_type") == "aggregate":
-            if b.get("aggregate_name") == "median":
-                medians[name] = b
-            continue
-        runs.setdefault(name, []).append(b)
-    rows = []
-    for name in list(dict.fromkeys(list(runs) + list(medians))):
-        if name in medians:
-            b = medians[name]
-            ns = b["real_time"] * _UNIT_NS[b.get("time_unit", "ns")]
-        else:
-            b = runs[name][0]
-            ns = statistics.median(r["real_time"] * _UNIT_NS[r.get("time_unit", "ns")]
-                                   for r in runs[name])
-        parts = name.split("/")
-        variant = parts[1] if len(parts) > 1 and not re.match(r"(real_time|threads:)", parts[1]) \
-            else ""
-        rows.append({"name": name, "family": parts[0], "variant": variant,
-                     "threads": int(b.get("threads", 1)), "ns": ns})
-    return data.get("context", {}), rows, errors
-
-
-def _fmt(ns: float) -> str:
-    return f"{ns:.3g}" if ns < 100 else f"{ns:.0f}"
-
-
-def summary_markdown(context: dict, rows: list[dict], errors: list[dict], command: str) -> str:
-    lines = [f"Measured with `{command}`", ""]
-    machine = ", ".join(x for x in (
-        f"{context.get('num_cpus', '?')} CPUs at {context.get('mhz_per_cpu', '?')} MHz",
-        platform.processor() or platform.machine(),
-        f"load average {context.get('load_avg', ['?'])[0]:.2f}" if context.get("load_avg") else "",
-        context.get("date", "")) if x)
-    lines += [f"Machine: {machine}.", ""]
-    single = [r for r in rows if r["family"] not in SCALING]
-    if single:
-        lines += ["One thread, one uncontended atomic (ns per operation, wall time):", "",
-                  "| operation | order / kind | ns/op |", "| --- | --- | ---: |"]
-        for r in single:
-            lines.append(f"| {r['family']} | {r['variant']} | {_fmt(r['ns'])} |")
-        lines.append("")
-    scaling = [r for r in rows if r["family"] in SCALING]
-    if scaling:
-        threads = sorted({r["threads"] for r in scaling})
-        lines += ["One shared instance, N threads: wall time / all threads' operations "
-                  "(ns per operation; perfect scaling halves it when N doubles):", "",
-                  "| family | " + " | ".join(f"{t} thread{'s' if t > 1 else ''}" for t in threads)
-                  + " |", "| --- |" + " ---: |" * len(threads)]
-        for family in SCALING:
-            by_t = {r["threads"]: r["ns"] for r in scaling if r["family"] == family}
-            if by_t:
-                lines.append(f"| {family} | " + " | ".join(
-                    _fmt(by_t[t]) if t in by_t else "" for t in threads) + " |")
-        lines.append("")
-    if errors:
-        lines += ["Not measured (the code threw, e.g. a starter TODO):", ""]
-        lines += [f"- `{e['name']}`: {e['message']}" for e in errors]
-        lines.append("")
-    return "\n".join(lines)
-
-
-def scaling_svg(rows: list[dict], title: str) -> str:
-    """ns/op (log scale) against threads for every scaling family, as a standalone SVG."""
-    scaling = [r for r in rows if r["family"] in SCALING and r["ns"] > 0]
-    width, height = 760, 440
-    left, right, top, bottom = 70, 200, 40, 50
-    pw, ph = width - left - right, height - top - bottom
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
-           f'<rect width="{width}" height="{height}" fill="white"/>',
-           f'<text x="{left}" y="22" font-size="14" font-weight="bold">{html.escape(title)}</text>']
-    if not scaling:
-        out.append(f'<text x="{left}" y="{top + 20}">no multi-threaded results</text></svg>')
-        return "\n".join(out)
-    threads = sorted({r["threads"] for r in scaling})
-    lo = math.floor(math.log10(min(r["ns"] for r in scaling)))
-    hi = math.ceil(math.log10(max(r["ns"] for r in scaling)))
-    hi = max(hi, lo + 1)
-
-    def x_of(t: int) -> float:
-        i = threads.index(t)
-        return left + (pw * (i + 0.5) / len(threads))
-
-    def y_of(ns: float) -> float:
-        return top + ph * (1 - (math.log10(ns) - lo) / (hi - lo))
-
-    out.append(f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" '
-               f'stroke="#333"/>')
-    for decade in range(lo, hi + 1):
-        for m in (1, 2, 5):
-            v = m * 10 ** decade
-            if not (10 ** lo <= v <= 10 ** hi):
-                continue
-            y = y_of(v)
-            stroke = "#bbb" if m == 1 else "#e5e5e5"
-            out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + pw}" y2="{y:.1f}" '
-                       f'stroke="{stroke}"/>')
-            label = f"{v:g}"
-            out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{label}</text>')
-    for t in threads:
-        x = x_of(t)
-        out.append(f'<line x1="{x:.1f}" y1="{top + ph}" x2="{x:.1f}" y2="{top + ph + 5}" '
-                   f'stroke="#333"/>')
-        out.append(f'<text x="{x:.1f}" y="{top + ph + 18}" text-anchor="middle">{t}</text>')
-    out.append(f'<text x="{left + pw / 2:.1f}" y="{height - 12}" text-anchor="middle">'
-               f'threads (one shared instance)</text>')
-    out.append(f'<text x="16" y="{top + ph / 2:.1f}" text-anchor="middle" '
-               f'transform="rotate(-90 16 {top + ph / 2:.1f})">ns per operation '
-               f'(wall time / all operations, log scale)</text>')
-    legend_y = top + 8
-    for family, colour in zip(SCALING, COLOURS):
-        pts = sorted((r["threads"], r["ns"]) for r in scaling if r["family"] == family)
-        if not pts:
-            continue
-        path = " ".join(f"{x_of(t):.1f},{y_of(ns):.1f}" for t, ns in pts)
-        out.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
-        for t, ns in pts:
-            out.append(f'<circle cx="{x_of(t):.1f}" cy="{y_of(ns):.1f}" r="3.5" '
-                       f'fill="{colour}"><title>{family}, {t} threads: {ns:.3g} ns/op</title>'
-                       f'</circle>')
-        lx = left + pw + 15
-        out.append(f'<line x1="{lx}" y1="{legend_y}" x2="{lx + 20}" y2="{legend_y}" '
-                   f'stroke="{colour}" stroke-width="2"/>')
-        out.append(f'<text x="{lx + 26}" y="{legend_y + 4}">{family}</text>')
-        legend_y += 18
-    out.append("</svg>")
-    return "\n".join(out)
-
 
 def run_experiment(build_dir: Path, trials: int) -> str:
     binary = build_dir / REL_DIR / EXPERIMENT
@@ -332,6 +185,8 @@ def run(args) -> int:
         command += f" --filter '{args.filter}'"
     if args.experiment:
         command += " --experiment" + (f" {args.experiment}" if args.experiment != 1_000_000 else "")
+    if args.prometheus:
+        command += " --prometheus DIR"
     if args.out:
         command += f" --out {_shown(Path(args.out).resolve())}"
     md = summary_markdown(context, rows, errors, command)
@@ -341,6 +196,26 @@ def run(args) -> int:
     (out / "summary.md").write_text(md)
     title = f"m6_bench: ns/op against threads ({context.get('num_cpus', '?')} CPUs)"
     (out / "scaling.svg").write_text(scaling_svg(rows, title))
+    (out / "histograms.svg").write_text(scaling_svg(
+        rows, f"histograms: ns/op against threads ({context.get('num_cpus', '?')} CPUs)",
+        HISTOGRAMS))
+    if args.prometheus:
+        prom_binary = build_dir / REL_DIR / PROMETHEUS_TARGET
+        if not prom_binary.exists():
+            raise LabError(f"{PROMETHEUS_TARGET} was not built: CMake did not find prometheus-cpp "
+                           f"under {args.prometheus}, or the track lacks milestones 2-5")
+        prom_json = out / "prometheus.json"
+        run_benchmarks(prom_binary, prom_json, argparse.Namespace(
+            smoke=args.smoke, repetitions=args.repetitions, filter=None))
+        _, prom_rows, prom_errors = load_results(prom_json)
+        md += "\n" + prometheus_markdown(prom_rows, command)
+        if prom_errors:
+            md += "\nNot measured:\n\n" + "\n".join(
+                f"- `{e['name']}`: {e['message']}" for e in prom_errors) + "\n"
+        (out / "prometheus.svg").write_text(scaling_svg(
+            prom_rows, "prometheus-cpp and the course's metrics: ns/op against threads",
+            PROMETHEUS))
+        (out / "summary.md").write_text(md)
     print()
     print(md)
     info(f"wrote {out / 'm6_bench.json'}, {out / 'summary.md'}, {out / 'scaling.svg'}")
@@ -359,18 +234,3 @@ def run(args) -> int:
             return 1
         info(f"all {len(required)} required families ran: {', '.join(required)}")
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bench.py", description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except LabError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

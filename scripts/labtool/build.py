@@ -1,41 +1,25 @@
-"""Configures, builds and runs the checkpoints of one build tree, and reads the results.
+"""Configures and builds one CMake build tree, one milestone after another.
 
-A milestone is built as its own targets (mN_checkpoints, mN_plain), one after another, so a
-milestone that does not compile costs only its own tests (and those of the milestones that
-include it), and a stale executable from an earlier build is never run.
+A milestone is built as its own targets (mN_checkpoints, mN_plain), so a milestone that does
+not compile costs only its own tests and those of the milestones that include it (which are
+then not even built), and a stale executable from an earlier build is never run.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import tempfile
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .common import ROOT, LabError, Milestone
-
-PASSED, FAILED, NOT_BUILT, NOT_RUN = "passed", "failed", "not built", "not run"
-
-
-@dataclass
-class TestResult:
-    name: str                 # CTest name, "mN/<test case>"
-    status: str               # PASSED, FAILED, NOT_BUILT or NOT_RUN
-    seconds: float = 0.0
-    output: str = ""
-
-    @property
-    def passed(self) -> bool:
-        return self.status == PASSED
+from .course import ROOT, Milestone, dependencies
 
 
 @dataclass
 class BuildResult:
     ok: bool
     output: str = ""
+    blocked_by: list[int] = field(default_factory=list)   # broken dependencies: not built
 
 
 @dataclass
@@ -46,14 +30,14 @@ class Tree:
     track_dir: Path | None = None
     cache: dict[str, str] = field(default_factory=dict)
     source_dir: Path = ROOT
-    quiet: bool = True
 
-    def _run(self, cmd: list[str], timeout: float | None = None) -> subprocess.CompletedProcess:
+    def _run(self, cmd: list[str]) -> subprocess.CompletedProcess:
         return subprocess.run(cmd, cwd=self.source_dir, capture_output=True, text=True,
-                              errors="replace", timeout=timeout)
+                              errors="replace")
 
     def configure(self, fresh: bool = False) -> BuildResult:
-        """Runs `cmake --preset` unless the tree is already configured for the same track."""
+        """Runs `cmake --preset`; an already configured tree for the same settings only
+        re-runs CMake's generate step (it finds new milestone folders and manifest edits)."""
         cache_file = self.build_dir / "CMakeCache.txt"
         wanted = dict(self.cache)
         if self.track_dir is not None:
@@ -62,7 +46,8 @@ class Tree:
             text = cache_file.read_text(errors="replace")
             if all(re.search(rf"^{re.escape(k)}:[A-Z]+={re.escape(v)}$", text, re.M)
                    for k, v in wanted.items()):
-                return BuildResult(True)
+                proc = self._run(["cmake", "-S", str(self.source_dir), "-B", str(self.build_dir)])
+                return BuildResult(proc.returncode == 0, proc.stdout + proc.stderr)
         cmd = ["cmake", "--preset", self.preset, "-B", str(self.build_dir)]
         if fresh:
             cmd.append("--fresh")
@@ -88,64 +73,29 @@ class Tree:
         proc = self._run(cmd)
         return BuildResult(proc.returncode == 0, proc.stdout + proc.stderr)
 
-    def build_milestones(self, milestones: list[Milestone]) -> dict[int, BuildResult]:
-        """Builds each milestone's targets in order; returns its result by number."""
+    def build_milestones(self, milestones: list[Milestone], all_ms: list[Milestone],
+                         jobs: int | None = None,
+                         progress=None) -> dict[int, BuildResult]:
+        """Builds each milestone's targets in milestone order. One whose dependency (direct or
+        not) did not build is not built: it is blocked by that dependency."""
         known = self.targets()
-        results = {}
-        for m in milestones:
+        results: dict[int, BuildResult] = {}
+        for m in sorted(milestones, key=lambda x: x.number):
+            broken = [d for d in dependencies(m, all_ms) if d in results and not results[d].ok]
+            if broken:
+                results[m.number] = BuildResult(False, blocked_by=broken, output=(
+                    f"depends on milestone {', '.join(map(str, broken))}, which does not "
+                    "compile"))
+                continue
             targets = self.milestone_targets(m, known)
             if not targets:
                 results[m.number] = BuildResult(False, f"{m.slug}: no checkpoint target was "
                                                        "configured (is the track folder missing?)")
                 continue
-            results[m.number] = self.build(targets)
+            if progress is not None:
+                progress(m)
+            results[m.number] = self.build(targets, jobs=jobs)
         return results
-
-    def run_tests(self, label_regex: str | None = None, name_regex: str | None = None,
-                  exclude_label: str | None = None, parallel: int = 1,
-                  repeat: int = 1, extra_env: dict[str, str] | None = None,
-                  timeout: float = 3600) -> dict[str, TestResult]:
-        """Runs CTest and returns every test that it ran, by name, from its JUnit report."""
-        with tempfile.TemporaryDirectory(prefix="lab-junit-") as tmp:
-            junit = Path(tmp) / "junit.xml"
-            cmd = ["ctest", "--test-dir", str(self.build_dir), "--output-junit", str(junit),
-                   "-j", str(parallel), "--no-tests=ignore"]
-            if label_regex:
-                cmd += ["-L", label_regex]
-            if exclude_label:
-                cmd += ["-LE", exclude_label]
-            if name_regex:
-                cmd += ["-R", name_regex]
-            if repeat > 1:
-                cmd += ["--repeat", f"until-fail:{repeat}"]
-            env = dict(os.environ, **(extra_env or {}))
-            subprocess.run(cmd, cwd=self.source_dir, capture_output=True, text=True,
-                           errors="replace", env=env, timeout=timeout)
-            if not junit.exists():
-                return {}
-            return parse_junit(junit)
-
-
-def parse_junit(path: Path) -> dict[str, TestResult]:
-    results = {}
-    for case in ET.parse(path).getroot().iter("testcase"):
-        name = case.get("name", "")
-        failed = case.find("failure") is not None or case.find("error") is not None
-        skipped = case.find("skipped") is not None or case.get("status") == "notrun"
-        out = case.findtext("system-out") or ""
-        failure = case.find("failure")
-        if failure is not None:
-            out = (failure.get("message", "") + "\n" + out).strip()
-        status = FAILED if failed else NOT_RUN if skipped else PASSED
-        results[name] = TestResult(name, status, float(case.get("time", "0") or 0), out)
-    return results
-
-
-def ctest_regex(names: list[str]) -> str:
-    """An anchored CTest -R regex that matches exactly these test names."""
-    def esc(name):
-        return re.sub(r"([][.*+?^$(){}|\\])", r"\\\1", name)
-    return "^(" + "|".join(esc(n) for n in names) + ")$"
 
 
 _DOCTEST_NOISE = re.compile(r"^\[doctest\]|^=+$")

@@ -1,38 +1,53 @@
-"""Command line of the lab tool: argparse subcommands with a dispatch table."""
+"""Command line of the lab tool: every command bound explicitly to its function.
+
+The student's commands are here; the instructor's (selftest, export-student, ...) are added by
+the instructor package's register() when this copy of the course has it (the student release
+drops the whole scripts/labtool/instructor/ folder).
+"""
 
 from __future__ import annotations
 
 import argparse
-import importlib
+import importlib.util
 import subprocess
 import sys
 
-from .common import LabError, paint
-
-# name -> (module, one-line help). Each module defines add_arguments(parser) and run(args).
-COMMANDS = {
-    "check": ("student", "Build your code under ThreadSanitizer, run the checkpoints, show progress."),
-    "status": ("student", "Show the progress table of the last check without building."),
-    "list": ("student", "List the milestones, their lessons and the files you edit."),
-    "hint": ("student", "Show the next hint for a milestone (each call unlocks one more)."),
-    "reset": ("student", "Restore a milestone's starter files (your version is backed up)."),
-    "watch": ("student", "Re-run the checks of a milestone every time you save a file."),
-    "selftest": ("selftest", "Instructor: prove solutions pass, starters fail, mutants die."),
-    "grade": ("grade", "CI: grade a submission; writes results.json, junit.xml, summary.md."),
-    "export-student": ("export", "Instructor: write the student repository (no solutions)."),
-    "bench": ("bench", "Run the Google Benchmark programs and plot ns/op against threads."),
-}
+from . import bench, student
+from .console import LabError, paint
+from .grade import args as grade_args
+from .grade import command as grade_command
+from .packages import add_packages_arguments, run_packages
 
 
-class _Unavailable:
-    """Stands in for a command whose module this copy of the course does not ship."""
+def _no_arguments(_parser: argparse.ArgumentParser) -> None:
+    """For commands without options."""
 
-    def __init__(self, name: str):
-        self.name = name
 
-    def run(self, _args) -> int:
-        raise LabError(f"'{self.name}' is not part of this copy of the course "
-                       "(the student release ships only the student's commands)")
+# name, help, add-arguments, run
+STUDENT_COMMANDS = [
+    ("check", "Build your code under ThreadSanitizer, run the checkpoints, show progress.",
+     student.add_check_arguments, student.run_check),
+    ("status", "Show the progress table of the last check without building.",
+     _no_arguments, student.run_status),
+    ("list", "List the milestones, their lessons and the files you edit.",
+     _no_arguments, student.run_list),
+    ("hint", "Show the next hint for a milestone (each call unlocks one more).",
+     student.add_hint_arguments, student.run_hint),
+    ("reset", "Restore a milestone's starter files (your version is backed up).",
+     student.add_reset_arguments, student.run_reset),
+    ("watch", "Re-run the checks of a milestone every time you save a file.",
+     student.add_watch_arguments, student.run_watch),
+    ("bench", "Run the Google Benchmark programs and plot ns/op against threads.",
+     bench.add_arguments, bench.run),
+    ("grade", "CI: grade a submission; writes results.json, junit.xml, summary.md.",
+     grade_args.add_grade_arguments, grade_command.run_grade),
+    ("packages", "Print (or install) the Debian packages the course needs.",
+     add_packages_arguments, run_packages),
+]
+
+
+def has_instructor_commands() -> bool:
+    return importlib.util.find_spec(f"{__package__}.instructor") is not None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,19 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Lock-free metrics in C++: check your work, get hints, and (instructors) "
                     "verify, grade and release the course.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (module, help_text) in COMMANDS.items():
+    for name, help_text, add_arguments, run in STUDENT_COMMANDS:
         p = sub.add_parser(name, help=help_text, description=help_text)
-        try:
-            mod = importlib.import_module(f".{module}", __package__)
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__package__}.{module}":
-                raise
-            p.set_defaults(module=_Unavailable(name), command=name)
-            continue
-        adder = getattr(mod, f"add_{name.replace('-', '_')}_arguments", None) or \
-            getattr(mod, "add_arguments")
-        adder(p)
-        p.set_defaults(module=mod, command=name)
+        add_arguments(p)
+        p.set_defaults(func=run)
+    if has_instructor_commands():
+        from . import instructor
+        instructor.register(sub)
     return parser
 
 
@@ -63,10 +72,8 @@ def main(argv: list[str]) -> int:
     if not args.command:
         parser.print_help()
         return 2
-    runner = getattr(args.module, f"run_{args.command.replace('-', '_')}", None) or \
-        getattr(args.module, "run")
     try:
-        return runner(args)
+        return args.func(args)
     except LabError as exc:
         print(paint("error: ", "red", sys.stderr) + str(exc), file=sys.stderr)
         return 2

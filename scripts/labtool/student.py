@@ -4,61 +4,43 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from . import build as b
-from .common import (ROOT, STATE_DIR, STUDENT_PACKAGES, LabError, Milestone, ensure_packages,
-                     info, load_milestones, load_state, paint, save_state, select_milestones,
-                     table)
+from . import feedback
+from .build import Tree
+from .console import LabError, info, paint, table, warn
+from .course import ROOT, Milestone, load_milestones, select_milestones
+from .ctest import CTestRunner
+from .flow import Outcome, run_flow
+from .grade.rules import forbidden_violations, linked_files, tamper_findings
+from .packages import STUDENT_PACKAGES, ensure_packages
+from .results import Status, TestResult, milestone_status, score
+
+STATE_DIR = ROOT / ".lab"
 
 
-# --- scoring shared with selftest and grade ---------------------------------------------------
+# --- state (hints shown, last results) -----------------------------------------------------
 
-def score_milestone(m: Milestone, ran: dict[str, b.TestResult], build: b.BuildResult,
-                    broken_deps: list[int]) -> list[tuple]:
-    """Pairs every manifest test with its result; a test that did not run has failed."""
-    rows = []
-    for test in m.tests:
-        name = m.ctest_name(test)
-        if broken_deps:
-            deps = ", ".join(str(d) for d in broken_deps)
-            rows.append((test, b.TestResult(name, b.NOT_BUILT, output=(
-                f"depends on milestone {deps}, which does not compile"))))
-        elif not build.ok:
-            rows.append((test, b.TestResult(name, b.NOT_BUILT,
-                                            output=b.compile_errors(build.output))))
-        elif name in ran:
-            rows.append((test, ran[name]))
-        else:
-            rows.append((test, b.TestResult(name, b.NOT_RUN, output=(
-                "this checkpoint did not run: was the test renamed or removed?"))))
-    return rows
+def load_state() -> dict:
+    path = STATE_DIR / "state.json"
+    if path.exists():
+        try:
+            return json.loads(path.read_text())
+        except json.JSONDecodeError:
+            warn(f"{path} is damaged; starting a fresh one")
+    return {}
 
 
-def broken_dependencies(m: Milestone, builds: dict[int, b.BuildResult]) -> list[int]:
-    return [d for d in m.depends if d in builds and not builds[d].ok]
-
-
-def check_tree(tree: b.Tree, milestones: list[Milestone], all_milestones: list[Milestone],
-               repeat: int = 1) -> tuple[dict[int, b.BuildResult], dict[int, list[tuple]]]:
-    """Builds each milestone (and those it depends on), runs its tests, scores them."""
-    needed = {m.number for m in milestones}
-    for m in milestones:
-        needed.update(m.depends)
-    to_build = [m for m in all_milestones if m.number in needed]
-    builds = tree.build_milestones(to_build)
-    built = [m for m in milestones if builds[m.number].ok and not broken_dependencies(m, builds)]
-    ran = {}
-    if built:
-        labels = "^(" + "|".join(m.label for m in built) + ")$"
-        ran = tree.run_tests(label_regex=labels, repeat=repeat)
-    scored = {m.number: score_milestone(m, ran, builds[m.number], broken_dependencies(m, builds))
-              for m in milestones}
-    return builds, scored
+def save_state(state: dict) -> None:
+    STATE_DIR.mkdir(exist_ok=True)
+    tmp = STATE_DIR / "state.json.tmp"
+    tmp.write_text(json.dumps(state, indent=2, sort_keys=True))
+    tmp.replace(STATE_DIR / "state.json")
 
 
 # --- check -------------------------------------------------------------------------------------
@@ -69,87 +51,115 @@ def add_check_arguments(p):
                    help="check another tree of NN-name/ folders instead of starter/")
 
 
-def _progress_rows(scored: dict[int, list[tuple]], milestones: list[Milestone],
-                   builds: dict[int, b.BuildResult] | None = None) -> list[list[str]]:
+def _progress_rows(outcome: dict[int, list[TestResult]],
+                   milestones: list[Milestone]) -> list[list[str]]:
     rows = []
     for m in milestones:
-        pairs = scored.get(m.number)
-        if pairs is None:
+        results = outcome.get(m.number)
+        if results is None:
             rows.append([f"{m.number:02d}", m.title, "-", "-", paint("not checked", "dim")])
             continue
-        passed = sum(1 for _, r in pairs if r.passed)
-        points = sum(t.points for t, r in pairs if r.passed)
-        if passed == len(pairs):
-            status = paint("done", "green")
-        elif builds is not None and not builds[m.number].ok:
-            status = paint("does not compile", "red")
-        elif any(r.status == b.NOT_BUILT for _, r in pairs):
-            status = paint("blocked by an earlier milestone", "red")
-        else:
-            status = paint(f"{len(pairs) - passed} failing", "red" if passed == 0 else "yellow")
-        rows.append([f"{m.number:02d}", m.title, f"{passed}/{len(pairs)}",
-                     f"{points}/{m.max_points}", status])
+        s = score(results)
+        status = milestone_status(s, results)
+        colour = "green" if status.startswith("done") else \
+            "yellow" if s.passed and "failing" in status else "red"
+        if status.startswith("done") and (s.skipped or s.inconclusive):
+            colour = "yellow"
+        stretch = f" +{s.stretch_earned}/{s.stretch_possible} stretch" if s.stretch_possible else ""
+        rows.append([f"{m.number:02d}", m.title, f"{s.passed}/{s.tests}",
+                     f"{s.earned}/{s.possible}{stretch}", paint(status, colour)])
     return rows
 
 
-def _remember(scored: dict[int, list[tuple]], milestones: list[Milestone]) -> None:
+def _remember(outcome: Outcome) -> None:
     state = load_state()
     last = state.setdefault("last_check", {})
-    for m in milestones:
-        pairs = scored[m.number]
-        last[m.slug] = {"tests": {t.name: r.status for t, r in pairs},
-                        "when": datetime.datetime.now().isoformat(timespec="seconds")}
+    for results in outcome.results.values():
+        if results:
+            last[results[0].milestone.slug] = {
+                "tests": {r.test.name: str(r.status) for r in results},
+                "when": datetime.datetime.now().isoformat(timespec="seconds")}
     save_state(state)
 
 
-def _report_first_failure(scored, milestones, builds) -> None:
-    for m in milestones:
-        for test, result in scored[m.number]:
-            if result.passed:
-                continue
-            print()
-            print(paint(f"First failure: {result.name}", "bold") + f"  ({result.status})")
-            detail = b.failure_summary(result.output) if result.status == b.FAILED else result.output
-            for line in detail.splitlines()[:16]:
-                print("  " + line)
-            print()
-            print(f"Stuck?   scripts/lab hint {m.number}")
-            print(f"Lesson:  lessons/{m.slug}/README.md")
-            print(f"Re-run:  scripts/lab check {m.number}")
-            return
+_SHOWN_AS_IS = (Status.NOT_BUILT, Status.BLOCKED, Status.NOT_RUN)
 
 
-def student_tree(track: str | None) -> b.Tree:
+def _feedback_paths(tree: Tree) -> feedback.Paths:
+    """How check shows paths: the student's files as starter/... (or as the --track folder)."""
+    track = Path(tree.track_dir or ROOT / "starter")
+    try:
+        label = track.resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        label = str(track)
+    return feedback.Paths(ROOT, track, label, feedback.source_reader(ROOT, track, label))
+
+
+def _limit(r: TestResult) -> float:
+    return r.test.timeout or r.milestone.timeout
+
+
+def _detail(r: TestResult, paths: feedback.Paths) -> str:
+    if r.status in _SHOWN_AS_IS:
+        return feedback.tidy(r.output, paths)
+    return feedback.failure_detail(r.output, paths, timed_out=r.status is Status.TIMEOUT,
+                                   limit=_limit(r), on_timeout=r.test.on_timeout)
+
+
+def _report_failures(outcome: Outcome, paths: feedback.Paths) -> None:
+    """Every failing test of the first milestone that has one, then the first one in full."""
+    failing = {}
+    for results in outcome.results.values():
+        bad = [r for r in results
+               if not r.passed and r.status is not Status.SKIPPED and not r.test.stretch]
+        if bad:
+            failing[bad[0].milestone.number] = (bad, len(results))
+    if not failing:
+        return
+    number = next(iter(failing))
+    bad, total = failing[number]
+    first, m = bad[0], bad[0].milestone
+    print()
+    if first.status in (Status.NOT_BUILT, Status.BLOCKED):
+        print(paint(f"Milestone {m.number}: {first.status}", "bold"))
+    else:
+        rows = [(r.name, str(r.status), feedback.one_line(r.output, paths,
+                                                          r.status is Status.TIMEOUT, _limit(r)))
+                for r in bad]
+        print(paint(f"Milestone {m.number}: ", "bold") + feedback.failing_tests(rows, total))
+        print()
+        print(paint(f"First failure, in full: {first.name}", "bold") + f"  ({first.status})")
+    for line in _detail(first, paths).splitlines():
+        print("  " + line)
+    others = [str(n) for n in failing if n != number]
+    if others:
+        print(paint(f"\nAlso not passing: milestone {', '.join(others)} "
+                    f"(scripts/lab check {others[0]})", "dim"))
+    print()
+    print(f"Stuck?   scripts/lab hint {m.number}")
+    print(f"Lesson:  lessons/{m.slug}/README.md")
+    print(f"Re-run:  scripts/lab check {m.number}")
+
+
+def student_tree(track: str | None) -> Tree:
     if track is None:
-        return b.Tree("student", ROOT / "build" / "student")
+        return Tree("student", ROOT / "build" / "student")
     path = Path(track).resolve()
     if not path.is_dir():
         raise LabError(f"--track {track}: no such directory")
-    return b.Tree("student", ROOT / "build" / "student-other", track_dir=path)
+    return Tree("student", ROOT / "build" / "student-other", track_dir=path)
 
 
-def _warn_grading_rules(tree: b.Tree, milestones: list[Milestone]) -> bool:
-    """Tells the student now what the grader would zero later: tamper rules and locks."""
-    from .common import forbidden_violations
-    try:
-        from .grade import tamper_findings
-    except ImportError:
-        tamper_findings = None
-    track = tree.track_dir or ROOT / "starter"
+def grading_rule_findings(track: Path, milestones: list[Milestone]) -> list[str]:
+    """What the grader would zero: the manifests' forbidden constructs and the tamper rules."""
     findings = []
     for m in milestones:
-        findings += forbidden_violations(m, Path(track))
-        if tamper_findings is not None:
-            for name in m.files:
-                path = Path(track) / m.slug / name
-                if path.suffix in (".hpp", ".cpp") and path.exists():
-                    findings += tamper_findings(f"{m.slug}/{name}", path.read_text(errors="replace"))
-    if findings:
-        print(paint("The grader would give 0 points to the milestone of each line below:", "red"))
-        for f in findings:
-            print("  " + f)
-        print()
-    return bool(findings)
+        findings += forbidden_violations(m, track)
+        for name in linked_files(m):
+            path = track / m.slug / name
+            if path.is_file():
+                findings += tamper_findings(f"{m.slug}/{name}", path.read_text(errors="replace"))
+    return findings
 
 
 def run_check(args) -> int:
@@ -157,7 +167,12 @@ def run_check(args) -> int:
     all_ms = load_milestones()
     selected = select_milestones(all_ms, args.milestone)
     tree = student_tree(args.track)
-    breaks_rules = _warn_grading_rules(tree, selected)
+    findings = grading_rule_findings(tree.track_dir or ROOT / "starter", selected)
+    if findings:
+        print(paint("The grader would give 0 points to the milestone of each line below:", "red"))
+        for f in findings:
+            print("  " + f)
+        print()
     info(f"configuring ({tree.build_dir.relative_to(ROOT)})")
     cfg = tree.configure()
     if not cfg.ok:
@@ -165,52 +180,53 @@ def run_check(args) -> int:
     which = f"milestone {selected[0].number}" if len(selected) == 1 else "all milestones"
     info(f"building and running the checkpoints of {which} under ThreadSanitizer")
     start = time.monotonic()
-    builds, scored = check_tree(tree, selected, all_ms)
+    outcome = run_flow(tree, selected, all_ms, CTestRunner())
     print()
     print(table(["#", "Milestone", "Tests", "Points", "Status"],
-                _progress_rows(scored, selected, builds)))
+                _progress_rows(outcome.results, selected)))
     print(paint(f"({time.monotonic() - start:.1f} s)", "dim"))
-    _remember(scored, selected)
-    ok = all(r.passed for m in selected for _, r in scored[m.number])
-    if ok and breaks_rules:
+    _remember(outcome)
+    ok = score(outcome.all_results()).complete
+    if ok and findings:
         print(paint("\nThe checkpoints pass, but the code breaks a grading rule (see the top).",
                     "red"))
         return 1
     if ok:
         print(paint("\nAll selected checkpoints pass.", "green"))
         return 0
-    _report_first_failure(scored, selected, builds)
+    _report_failures(outcome, _feedback_paths(tree))
     return 1
 
 
 # --- status, list -------------------------------------------------------------------------------
 
-def add_status_arguments(p):
-    del p
+def _stored_status(word: str) -> Status:
+    try:
+        return Status(word)
+    except ValueError:
+        return Status.NOT_RUN
 
 
 def run_status(_args) -> int:
     all_ms = load_milestones()
     last = load_state().get("last_check", {})
-    scored = {}
+    stored = {}
     for m in all_ms:
         if m.slug in last:
             statuses = last[m.slug]["tests"]
-            scored[m.number] = [(t, b.TestResult(m.ctest_name(t), statuses.get(t.name, b.NOT_RUN)))
+            stored[m.number] = [TestResult(m, t, _stored_status(statuses.get(t.name, "not run")))
                                 for t in m.tests]
-    print(table(["#", "Milestone", "Tests", "Points", "Status"], _progress_rows(scored, all_ms)))
+    print(table(["#", "Milestone", "Tests", "Points", "Status"], _progress_rows(stored, all_ms)))
     if not last:
         print("\nNo check has run yet: scripts/lab check")
     return 0
 
 
-def add_list_arguments(p):
-    del p
-
-
 def run_list(_args) -> int:
     rows = [[f"{m.number:02d}", m.title, ", ".join(f"starter/{m.slug}/{f}" for f in m.files),
-             f"lessons/{m.slug}/README.md", str(m.max_points)] for m in load_milestones()]
+             f"lessons/{m.slug}/README.md",
+             str(m.max_points) + (f" +{m.stretch_points} stretch" if m.stretch_points else "")]
+            for m in load_milestones()]
     print(table(["#", "Milestone", "You edit", "Lesson", "Points"], rows))
     return 0
 

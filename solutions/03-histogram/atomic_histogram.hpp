@@ -119,8 +119,10 @@ class AtomicHistogram {
   AtomicHistogram(const AtomicHistogram&) = delete;
   AtomicHistogram& operator=(const AtomicHistogram&) = delete;
 
-  // Counts `value` in its bucket and adds it to the sum. Any thread, any time; lock-free and
-  // wait-free (two atomic additions). Never loses an observation.
+  // Counts `value` in its bucket and adds it to the sum. Any thread, any time; lock-free (two
+  // atomic additions: single instructions on x86-64 and with AArch64 LSE, and then also
+  // wait-free; on LL/SC machines such as ARMv8.0 each is a retry loop). Never loses an
+  // observation.
   void record(std::uint64_t value) noexcept {
     const std::size_t bucket = find_bucket(value);
     // Solution: the sum first, then the bucket, each with one RMW (fetch_add): a load

@@ -26,7 +26,7 @@
 //   rpc_latency_seconds_sum 0.0031
 //   rpc_latency_seconds_count 5
 //
-// The rules that the seed's exporter broke (CURRICULUM erratum 7) are the point of this file:
+// The rules that naive exporters break (docs/common-mistakes.md) are the point of this file:
 // counters end in _total; histogram buckets are cumulative and end with le="+Inf"; a histogram
 // has _sum and _count; values are in base units (seconds, not microseconds); HELP is escaped.
 #pragma once
@@ -251,7 +251,8 @@ inline void append_metadata(std::string& out, std::string_view name, std::string
 
 inline Family counter_family(const std::string& family, std::string_view help,
                              std::uint64_t value, ExpositionFormat format) {
-  // Solution: the sample is always <family>_total (erratum 7). In 0.0.4 HELP and TYPE name the
+  // Solution: the sample is always <family>_total (a counter without it is the classic lint
+  // error, "counter metrics should have _total suffix"). In 0.0.4 HELP and TYPE name the
   // sample itself; OpenMetrics types the family, whose name has no _total.
   Family f{family, {}};
   const std::string sample = family + "_total";

@@ -124,8 +124,11 @@ class ShardedCounter {
   // The size of a cache line, the unit in which cores own memory. The portable spelling is
   // std::hardware_destructive_interference_size, but libstdc++ 12 defines it only when the
   // compiler provides __GCC_DESTRUCTIVE_SIZE (GCC 12 does, clang 14 does not), so with clang it
-  // does not exist. 64 bytes is the line of every x86-64 CPU and of most AArch64 cores (Apple's
-  // M-series use 128; there this padding still removes most, not all, false sharing).
+  // does not exist. 64 bytes is the line of every x86-64 CPU and of most AArch64 cores. Two
+  // caveats (lesson 6, "Padding: 64 or 128 bytes?"): on cores with 128-byte lines (Apple's
+  // M-series) every adjacent pair of 64-byte slots shares a line, so this padding does nothing
+  // there; and Intel's L2 spatial prefetcher fetches lines in 128-byte aligned pairs, which is
+  // why folly and crossbeam pad to 128 on x86-64.
   static constexpr std::size_t kCacheLine = 64;
 
   // One thread's share of the count, alone on its cache line.
@@ -146,10 +149,13 @@ class ShardedCounter {
   ShardedCounter(const ShardedCounter&) = delete;
   ShardedCounter& operator=(const ShardedCounter&) = delete;
 
-  // Adds 1. Any thread, any time, wait-free. Never loses an update.
+  // Adds 1. Any thread, any time, lock-free; wait-free for a thread with its own slot (a load
+  // and a store, no retry). Never loses an update.
   void increment() noexcept { add(1); }
 
-  // Adds `value`. Any thread, any time, wait-free. Never loses an update.
+  // Adds `value`. Any thread, any time, lock-free; wait-free for a thread with its own slot (a
+  // load and a store, no retry; the first call of a thread takes an index with a CAS loop, and
+  // threads without a slot share a fetch_add). Never loses an update.
   void add(std::uint64_t value) noexcept {
     if (std::atomic<std::uint64_t>* mine = my_slot()) [[likely]] {
       // Solution: this slot has exactly one writer, this thread (an index is held by one

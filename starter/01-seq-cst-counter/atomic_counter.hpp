@@ -29,29 +29,43 @@ class AtomicCounter {
 
   // Adds 1. Any thread, any time. Never loses an update, wraps modulo 2^64.
   void increment() {
-    // TODO: add 1 to count_ in ONE atomic read-modify-write (fetch_add), not load()+store().
-    LAB_TODO("increment(): add 1 with count_.fetch_add(1)");
+    // TODO: add 1 so that no increment is ever lost, however many threads call this at once.
+    // Lesson 1, "The concept: one indivisible step" (and "The bug TSan cannot see").
+    // Question: if reading the count and writing the count + 1 were two separate atomic steps,
+    // what could another thread do between them, and would TSan tell you?
+    LAB_TODO("increment(): add 1 and never lose a concurrent increment (lesson 1, \"The concept: "
+             "one indivisible step\"). How many atomic steps may the read and the write take?");
   }
 
   // Adds `value`. Any thread, any time. Same guarantee as increment().
   void add([[maybe_unused]] std::uint64_t value) {
-    // TODO: add `value` with one fetch_add.
-    LAB_TODO("add(): add `value` with count_.fetch_add(value)");
+    // TODO: add `value`, with the same guarantee as increment(): nothing lost, all 64 bits kept.
+    // Lesson 1, "Rules" (rule 4). Question: does adding any amount need a different kind of
+    // operation than adding 1?
+    LAB_TODO("add(): add `value` and never lose a concurrent update (lesson 1, \"Rules\"). Is "
+             "this a different kind of operation from increment()?");
   }
 
   // Returns the current count. Any thread. The value is one that the counter really held:
   // a 64-bit atomic load is never torn.
   [[nodiscard]] std::uint64_t get() const {
-    // TODO: return the count with an atomic load().
-    LAB_TODO("get(): return count_.load()");
+    // TODO: return a value the counter really held, while other threads may be writing it.
+    // Lesson 1, "Rules" (rules 1 and 2). Question: what makes reading a variable that other
+    // threads write at the same moment well defined, and never torn?
+    LAB_TODO("get(): return a value the counter really held, even while threads write it (lesson "
+             "1, \"Rules\"). What makes a concurrent read well defined?");
   }
 
   // Sets the count to 0 and returns the value it replaced, as one atomic step. Any thread.
   // Every increment lands either in the returned value or in the counter after the reset:
   // the sum of all reset() results plus the final get() equals everything ever added.
   std::uint64_t reset() {
-    // TODO: swap in 0 and return the old value in ONE atomic step (exchange), not get()+store(0).
-    LAB_TODO("reset(): return count_.exchange(0)");
+    // TODO: hand back the count and leave 0 in its place, so that every increment lands either
+    // in the returned value or in the counter afterwards. Lesson 1, "The concept: one
+    // indivisible step" (rule 4 in "Rules"). Question: where does an increment go that lands
+    // between reading the old value and writing the 0, if those are two steps?
+    LAB_TODO("reset(): return the old count and leave 0, losing no increment that races with it "
+             "(lesson 1, \"Rules\", rule 4). What happens between a read and a separate write?");
   }
 
  private:

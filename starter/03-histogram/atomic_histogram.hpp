@@ -48,8 +48,11 @@ struct HistogramSnapshot {
   // The number of observations: the sum of every bucket count, overflow included. It is
   // derived from the counts, never stored separately, so it cannot disagree with them.
   [[nodiscard]] std::uint64_t total() const {
-    // TODO: add up counts, ALL of them: the overflow bucket holds observations too.
-    LAB_TODO("total(): return the sum of every element of counts (std::accumulate)");
+    // TODO: the number of observations in this snapshot, derived from the counts alone.
+    // Lesson 3, "The sum, the mean, and the count". Question: which bucket is the easiest one
+    // to forget, and why must the exported +Inf bucket equal this number?
+    LAB_TODO("total(): the number of observations, derived from the counts (lesson 3, \"The sum, "
+             "the mean, and the count\"). Which bucket is easy to forget?");
   }
 
   // The p-quantile, 0 <= p <= 1, as the upper bound of the bucket that holds the observation of
@@ -60,21 +63,25 @@ struct HistogramSnapshot {
   // greater than the bound below it. An empty histogram gives 0.
   // Throws std::invalid_argument when p is outside [0, 1] or NaN (also on an empty histogram).
   [[nodiscard]] std::uint64_t percentile([[maybe_unused]] double p) const {
-    // TODO: 1. throw std::invalid_argument unless 0 <= p <= 1. NaN must throw too: which way
-    //          of writing the test is false for NaN?
-    //       2. return 0 when total() is 0.
-    //       3. rank = max(1, ceil(p * total)). Round UP: see the lesson's erratum on floor.
-    //       4. walk the buckets adding counts; the first bucket whose running count reaches the
-    //          rank holds the answer: its upper bound, or UINT64_MAX for the overflow bucket.
-    LAB_TODO("percentile(): validate p, then return the bound of the bucket holding rank "
-             "max(1, ceil(p * total()))");
+    // TODO: keep the contract above: reject a p outside [0, 1] (NaN included), answer 0 for an
+    // empty histogram, otherwise the bound of the bucket that holds the observation of the
+    // contract's rank. Lesson 3, "Percentiles from buckets". Questions: every comparison with
+    // NaN is false, so which way of writing the range test rejects NaN? With 8 observations and
+    // p = 0.3, is the rank 2 or 3, and what rank must p = 0 give? How do you find the bucket
+    // that holds a given rank when the counts are per bucket?
+    LAB_TODO("percentile(): validate p (NaN too), then the bound of the bucket holding the "
+             "contract's rank (lesson 3, \"Percentiles from buckets\"). Does the rank round up "
+             "or down?");
   }
 
   // The exact arithmetic mean, sum / total() (0 for an empty histogram). Exact as long as the
   // sum of all values recorded fits in 64 bits.
   [[nodiscard]] double mean() const {
-    // TODO: sum / total() in floating point, and 0.0 when there is nothing. Not bucket midpoints.
-    LAB_TODO("mean(): return 0.0 when empty, else sum / total() as doubles");
+    // TODO: the exact mean of the recorded values, 0.0 for an empty histogram. Lesson 3, "The
+    // sum, the mean, and the count". Questions: why does the histogram keep the sum at all,
+    // when it could estimate from the buckets, and what is 7 / 2 in unsigned integers?
+    LAB_TODO("mean(): the exact mean, 0.0 when empty (lesson 3, \"The sum, the mean, and the "
+             "count\"). Which numbers give it exactly, and in which arithmetic?");
   }
 };
 
@@ -86,31 +93,43 @@ class AtomicHistogram {
   // needs sorted bounds, and two equal bounds would make one bucket unreachable).
   explicit AtomicHistogram(const std::array<std::uint64_t, N>& upper_bounds)
       : bounds_(upper_bounds) {
-    // TODO: throw std::invalid_argument if any bound is not strictly greater than the one
-    // before it. Equal neighbours are an error too. (std::adjacent_find can find the pair.)
-    LAB_TODO("AtomicHistogram(): throw std::invalid_argument unless the bounds strictly increase");
+    // TODO: accept only strictly increasing bounds; anything else throws std::invalid_argument.
+    // Lesson 3, "The overflow bucket, and strictly increasing bounds". Questions: which
+    // comparison of two neighbouring bounds means "not strictly increasing", and does it reject
+    // two equal bounds? Is there a standard algorithm that finds such a neighbouring pair?
+    LAB_TODO("AtomicHistogram(): reject bounds that do not strictly increase (lesson 3, \"The "
+             "overflow bucket, and strictly increasing bounds\"). Are equal neighbours allowed?");
   }
 
   // A synchronization object has an identity: a copy would split one distribution in two.
   AtomicHistogram(const AtomicHistogram&) = delete;
   AtomicHistogram& operator=(const AtomicHistogram&) = delete;
 
-  // Counts `value` in its bucket and adds it to the sum. Any thread, any time; lock-free and
-  // wait-free (two atomic additions). Never loses an observation.
+  // Counts `value` in its bucket and adds it to the sum. Any thread, any time; lock-free (two
+  // atomic additions: single instructions on x86-64 and with AArch64 LSE, and then also
+  // wait-free; on LL/SC machines such as ARMv8.0 each is a retry loop). Never loses an
+  // observation.
   void record([[maybe_unused]] std::uint64_t value) {
-    // TODO: find the bucket, then two fetch_adds: `value` on sum_, 1 on counts_[bucket].
-    // Read snapshot()'s promises below before you choose their order and memory orders: the
-    // snapshot must never count an observation whose value is missing from its sum.
-    LAB_TODO("record(): add value to sum_, then 1 to counts_[find_bucket(value)]; pick the "
-             "memory orders snapshot() needs");
+    // TODO: count `value` in its bucket and add it to the sum, losing nothing, and keep every
+    // promise snapshot() makes below, in particular: a snapshot never counts an observation
+    // whose value is missing from its sum, and sees what this thread did before record().
+    // Lesson 3, "What a snapshot can promise" (and lesson 2, "Happens-before in five rules").
+    // Questions: which of the two updates must happen first? Which one must make the other (and
+    // everything before it) visible to a snapshot that sees it? Write an `// order:` reason.
+    LAB_TODO("record(): count the value in its bucket and add it to the sum so that no snapshot "
+             "counts it without its value (lesson 3, \"What a snapshot can promise\"). Which "
+             "update comes first, and which one publishes?");
   }
 
   // The bucket `value` belongs to: the index of the first upper bound >= value, or N (the
   // overflow bucket) when value is above every bound. Any thread. O(log N).
   [[nodiscard]] std::size_t find_bucket([[maybe_unused]] std::uint64_t value) const {
-    // TODO: a binary search over bounds_. Which of std::lower_bound / std::upper_bound finds
-    // the first bound >= value? A value equal to a bound belongs to that bound's bucket.
-    LAB_TODO("find_bucket(): return the index of the first bound >= value (N if none)");
+    // TODO: the bucket `value` belongs to, in O(log N), as the contract above says. Lesson 3,
+    // "`le`: less than or equal". Questions: a value equal to a bound goes to which bucket? Of
+    // the standard binary searches, which one stops at the first element NOT less than the
+    // value, and which one goes one element too far? What do you return past every bound?
+    LAB_TODO("find_bucket(): the index of the first bound >= value, N past every bound, in "
+             "O(log N) (lesson 3, \"`le`: less than or equal\"). Which binary search fits?");
   }
 
   // Copies the bounds, the bucket counts and the sum. Any thread, concurrently with record().
@@ -127,9 +146,14 @@ class AtomicHistogram {
   //  - total() is derived from the counts, so count and buckets always agree;
   //  - once every writer has finished (for example, its thread joined), the snapshot is exact.
   [[nodiscard]] HistogramSnapshot snapshot() const {
-    // TODO: copy bounds_ into upper_bounds, load all N + 1 buckets into counts, then load the
-    // sum. Which loads come first, and with which memory order, so that the promises hold?
-    LAB_TODO("snapshot(): load every bucket (acquire), THEN sum_, into a HistogramSnapshot");
+    // TODO: copy the bounds, every count (the overflow bucket too) and the sum into a
+    // HistogramSnapshot, never blocking the writers, so that every promise above holds.
+    // Lesson 3, "What a snapshot can promise". Questions: do you read the buckets or the sum
+    // first, given the order record() writes them in? What must each bucket read pair with in
+    // record() so that the later read of the sum includes what the buckets counted?
+    LAB_TODO("snapshot(): copy bounds, counts and sum so that every counted observation is in the "
+             "sum (lesson 3, \"What a snapshot can promise\"). Buckets or sum first, and what "
+             "must each bucket read pair with?");
   }
 
  private:

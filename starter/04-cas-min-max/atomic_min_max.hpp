@@ -2,10 +2,8 @@
 //
 // AtomicMinMax remembers the minimum and the maximum of every value passed to update(), for
 // example the fastest and the slowest request of the last export interval. There is no
-// fetch_min/fetch_max in C++20, so each bound is kept with a compare-exchange (CAS) loop:
-// load the current bound, stop if the new value does not improve it, otherwise try to
-// install it with compare_exchange_weak; when another thread got there first, the failed CAS
-// hands back the bound it found and the loop decides again with that fresh value.
+// fetch_min/fetch_max in C++20, so each bound is kept with a compare-and-swap (CAS) loop:
+// lessons/04-cas-min-max/README.md, "The CAS loop".
 //
 // The two bounds are independent atomics: min() and max() are two separate reads, not one
 // snapshot. Both only ever move outwards (min down, max up) until reset().
@@ -45,34 +43,43 @@ class AtomicMinMax {
   // one. A value that improves neither bound writes nothing (it only loads), so the common
   // case leaves the cache line shared instead of taking it exclusively.
   void update([[maybe_unused]] std::uint64_t value) {
-    // TODO: keep the smaller of `value` and min_ in min_ with a compare_exchange_weak loop:
-    // load the bound; while `value` still improves it, try to install `value`; a failed
-    // compare_exchange_weak has already put the bound it found in your `expected` variable, so
-    // re-check the condition with that fresh value (early exit when it no longer improves).
-    // Then do the same for max_ with the opposite comparison.
-    LAB_TODO("update(): a compare_exchange_weak loop for min_, then one for max_");
+    // TODO: fold `value` into both bounds so that no interleaving of concurrent updates ever
+    // replaces a bound by a worse one, and write nothing when `value` improves neither bound.
+    // Lesson 4, "The CAS loop" and "The trap: check-then-act". Questions: another thread stores
+    // a better minimum between your read of the bound and your write: how does your code find
+    // out, and what does it decide then? When may it stop without writing at all?
+    LAB_TODO("update(): fold value into min and max so that no concurrent update is ever "
+             "overwritten by a worse one (lesson 4, \"The CAS loop\"). What does your code do "
+             "when another thread changed the bound since you read it?");
   }
 
   // The smallest value passed to update() since construction or the last reset(), or
   // kEmptyMin (UINT64_MAX) if there was none. Any thread.
   [[nodiscard]] std::uint64_t min() const {
-    // TODO: return min_ with one atomic load.
-    LAB_TODO("min(): return min_.load()");
+    // TODO: a value the minimum really held, read while other threads may update it. Lesson 4,
+    // "Rules". Question: which atomic operation reads without writing?
+    LAB_TODO("min(): the current minimum, read atomically (lesson 4, \"Rules\"). Which operation "
+             "reads without writing?");
   }
 
   // The largest value passed to update() since construction or the last reset(), or
   // kEmptyMax (0) if there was none. Any thread.
   [[nodiscard]] std::uint64_t max() const {
-    // TODO: return max_ with one atomic load.
-    LAB_TODO("max(): return max_.load()");
+    // TODO: a value the maximum really held, read while other threads may update it. Lesson 4,
+    // "Rules". Question: which atomic operation reads without writing?
+    LAB_TODO("max(): the current maximum, read atomically (lesson 4, \"Rules\"). Which operation "
+             "reads without writing?");
   }
 
   // Returns both bounds to their initial values. Any thread. The two stores are separate
   // steps: an update() running at the same time may land in the old interval, in the new one,
   // or (for its min and its max separately) in one of each.
   void reset() {
-    // TODO: store kEmptyMin in min_ and kEmptyMax in max_.
-    LAB_TODO("reset(): min_.store(kEmptyMin) and max_.store(kEmptyMax)");
+    // TODO: put both bounds back to their values before any update (kEmptyMin, kEmptyMax).
+    // Lesson 4, "Rules". Question: the new values do not depend on the old ones; does that call
+    // for a compare-exchange, or for something simpler?
+    LAB_TODO("reset(): both bounds back to their empty values (lesson 4, \"Rules\"). Does the new "
+             "value depend on the old one?");
   }
 
  private:

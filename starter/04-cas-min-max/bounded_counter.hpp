@@ -8,8 +8,8 @@
 // The trap is check-then-act: `if (count.load() < limit) count.fetch_add(1);` is two atomic
 // steps, and two threads that both see limit - 1 both add, ending at limit + 1. ThreadSanitizer
 // cannot see this (every access is atomic, so there is no data race); only counting can. The
-// fix makes the check and the write one step: a compare-exchange that installs count + 1 only
-// if the count is still the value that was checked, retried with the fresh value otherwise.
+// fix makes the check and the write one step: lessons/04-cas-min-max/README.md, "The trap:
+// check-then-act".
 //
 // Example:
 //   metrics::BoundedCounter in_flight(100);
@@ -39,25 +39,34 @@ class BoundedCounter {
   // limit(), and false means the counter was full at the moment it was checked (never a
   // spurious refusal because another thread was busy).
   [[nodiscard]] bool try_increment() {
-    // TODO: a compare_exchange_weak loop. Load the count; if it is already at the limit,
-    // return false; otherwise try to replace it by count + 1. If the CAS fails, another thread
-    // changed the count: the CAS has stored the value it found in your variable, so go back
-    // and check the limit again. NOT: if (count_.load() < limit_) count_.fetch_add(1);
-    LAB_TODO("try_increment(): check the limit and add 1 in one compare_exchange_weak loop");
+    // TODO: add 1 only while the count is below the limit, under any interleaving: the count
+    // never exceeds limit(), and false means the counter was full when it was checked, never
+    // that another thread happened to be busy. Lesson 4, "The trap: check-then-act" and "The
+    // CAS loop". Questions: two threads both see limit - 1: what stops both from adding? Where
+    // must the limit check sit so that it and the write are one step? And what does one failed
+    // attempt tell you: "full", or "changed, decide again"?
+    LAB_TODO("try_increment(): +1 only below the limit, never past it under any interleaving, "
+             "false only when full (lesson 4, \"The trap: check-then-act\"). How do the check "
+             "and the write become one step?");
   }
 
   // Subtracts 1 and returns true if the count was above zero; otherwise changes nothing and
   // returns false. Any thread, lock-free. The count never goes below 0 (never wraps).
   [[nodiscard]] bool try_decrement() {
-    // TODO: the mirror image of try_increment(): return false at 0, otherwise CAS in
-    // count - 1, re-checking for 0 after every failed attempt.
-    LAB_TODO("try_decrement(): check for zero and subtract 1 in one compare_exchange_weak loop");
+    // TODO: subtract 1 only while the count is above zero, under any interleaving: the count
+    // never wraps below 0, and false means it was 0 when checked. Lesson 4, "The trap:
+    // check-then-act". Question: what does try_increment() become when the limit is 0 and the
+    // step is -1?
+    LAB_TODO("try_decrement(): -1 only above zero, never below it under any interleaving (lesson "
+             "4, \"The trap: check-then-act\"). What mirrors try_increment()?");
   }
 
   // The current count, a value in [0, limit()] that the counter really held. Any thread.
   [[nodiscard]] std::uint64_t get() const {
-    // TODO: return count_ with one atomic load.
-    LAB_TODO("get(): return count_.load()");
+    // TODO: a value in [0, limit()] that the counter really held, read while others update it.
+    // Lesson 4, "Rules". Question: which atomic operation reads without writing?
+    LAB_TODO("get(): the current count, read atomically (lesson 4, \"Rules\"). Which operation "
+             "reads without writing?");
   }
 
   // The limit given to the constructor. Any thread; it never changes.

@@ -26,9 +26,10 @@
 //   rpc_latency_seconds_sum 0.0031
 //   rpc_latency_seconds_count 5
 //
-// The rules that the seed's exporter broke (CURRICULUM erratum 7) are the point of this file:
-// counters end in _total; histogram buckets are cumulative and end with le="+Inf"; a histogram
-// has _sum and _count; values are in base units (seconds, not microseconds); HELP is escaped.
+// The rules of the format are the point of this file: counters end in _total; histogram
+// buckets are cumulative and end with le="+Inf"; a histogram has _sum and _count; values are in
+// base units (seconds, not microseconds); HELP is escaped. lessons/05-registry-export/README.md,
+// "Part 3: the exposition format", shows each rule broken and fixed.
 #pragma once
 
 #include <algorithm>
@@ -125,10 +126,12 @@ enum class MetricKind { collector, histogram, min_max };
 // Implementation. Nothing below is hot: rendering runs on the exporter or a scrape thread.
 
 inline bool is_valid_metric_name([[maybe_unused]] std::string_view name) {
-  // TODO: return true when name matches [a-zA-Z_:][a-zA-Z0-9_:]*: not empty, the first char a
-  // letter, '_' or ':', every other char also a digit. Compare chars with ranges ('a' to 'z'
-  // ...): std::isalpha depends on the locale and would accept letters like 'é' in some.
-  LAB_TODO("is_valid_metric_name(): check [a-zA-Z_:][a-zA-Z0-9_:]* by hand, ASCII only");
+  // TODO: true exactly when `name` matches [a-zA-Z_:][a-zA-Z0-9_:]* (the contract above:
+  // ASCII only, never empty). Lesson 5, "Part 1: the registry, and a lock where a lock belongs"
+  // (Names). Questions: which rule applies to the first character and which to the rest? Would
+  // std::isalpha give the same answer in every locale, for instance for 'é'?
+  LAB_TODO("is_valid_metric_name(): true exactly for [a-zA-Z_:][a-zA-Z0-9_:]*, ASCII only "
+           "(lesson 5, \"Part 1\", Names). Is std::isalpha the same in every locale?");
 }
 
 inline std::vector<std::string> exported_names(MetricKind kind, const std::string& name) {
@@ -152,9 +155,12 @@ inline std::vector<std::string> exported_names(MetricKind kind, const std::strin
 
 inline std::string escape_help([[maybe_unused]] std::string_view text,
                                [[maybe_unused]] ExpositionFormat format) {
-  // TODO: copy text, replacing '\\' by "\\\\" and '\n' by "\\n"; for OpenMetrics also '"' by
-  // "\\\"". Why: a raw newline would end the # HELP line early.
-  LAB_TODO("escape_help(): escape backslash and newline (and \" for OpenMetrics)");
+  // TODO: `text` escaped as the contract above says, so that the help stays on its # HELP
+  // line and reads back unchanged. Lesson 5, "Part 3: the exposition format". Questions: what
+  // does a raw newline in the help do to the rest of the page, and why must the backslash be
+  // escaped once the newline is?
+  LAB_TODO("escape_help(): escape the help so it stays on one # HELP line and reads back "
+           "unchanged (lesson 5, \"Part 3: the exposition format\"). What would a raw newline do?");
 }
 
 inline std::string format_float(double value) {
@@ -238,12 +244,17 @@ inline Family counter_family([[maybe_unused]] const std::string& family,
                              [[maybe_unused]] std::string_view help,
                              [[maybe_unused]] std::uint64_t value,
                              [[maybe_unused]] ExpositionFormat format) {
-  // TODO: return Family{family, text} where text is, for family "http_requests":
+  // TODO: one counter family named `family`: its # HELP and # TYPE lines and its one sample,
+  // in the given format. The exact text, for family "http_requests" and value 42:
   //   0.0.4:        # HELP http_requests_total <help>     OpenMetrics: # HELP http_requests <help>
   //                 # TYPE http_requests_total counter                 # TYPE http_requests counter
   //                 http_requests_total 42                             http_requests_total 42
-  // append_metadata() writes the two comment lines; append_integer() the value.
-  LAB_TODO("counter_family(): the sample is <family>_total; TYPE names it (0.0.4) or the family");
+  // Lesson 5, "Part 3: the exposition format". Questions: which name do the metadata lines
+  // carry in each format, the sample's or the family's? Which helpers below already write
+  // metadata lines and integers?
+  LAB_TODO("counter_family(): a counter family with its metadata and _total sample (lesson 5, "
+           "\"Part 3: the exposition format\"). Which name do HELP and TYPE carry in each "
+           "format?");
 }
 
 inline void add_collector([[maybe_unused]] std::vector<Family>& out,
@@ -251,11 +262,14 @@ inline void add_collector([[maybe_unused]] std::vector<Family>& out,
                           [[maybe_unused]] const MetricsSnapshot& s,
                           [[maybe_unused]] const std::string& label,
                           [[maybe_unused]] ExpositionFormat format) {
-  // TODO: push four families for collector `name`: counter_family() for name + "_requests",
-  // "_errors" and "_bytes_sent" with help label + ": requests recorded." / ": errors
-  // recorded." / ": bytes sent.", and a gauge family name + "_active_connections" (help
-  // label + ": connections open now.", TYPE gauge, no suffix, the signed value).
-  LAB_TODO("add_collector(): three counter families and the active_connections gauge");
+  // TODO: the four families of collector `name`: the counters <name>_requests, <name>_errors
+  // and <name>_bytes_sent (help "<label>: requests recorded.", "<label>: errors recorded.",
+  // "<label>: bytes sent.") and the gauge <name>_active_connections (help "<label>:
+  // connections open now."). Lesson 5, "Part 3: the exposition format" (the collector rows of
+  // the annotated page). Questions: which suffix does a gauge's sample get, and how does a
+  // gauge of -1 print?
+  LAB_TODO("add_collector(): three counter families and one gauge family (lesson 5, \"Part 3: "
+           "the exposition format\"). What differs between a counter's and a gauge's sample?");
 }
 
 inline void add_histogram([[maybe_unused]] std::vector<Family>& out,
@@ -263,16 +277,16 @@ inline void add_histogram([[maybe_unused]] std::vector<Family>& out,
                           [[maybe_unused]] const HistogramSnapshot& h,
                           [[maybe_unused]] const MetricInfo& info,
                           [[maybe_unused]] ExpositionFormat format) {
-  // TODO: throw std::invalid_argument unless h.counts.size() == h.upper_bounds.size() + 1.
-  // Then one family `name`: HELP (info.help, or name + ": distribution of recorded values."),
-  // TYPE histogram, for OpenMetrics and a time unit "# UNIT <name> seconds", then
-  //   <name>_bucket{le="<bound>"} <CUMULATIVE count>   one per bound, in order; the bound
-  //                                                   through format_float() (divided by
-  //                                                   units_per_base(info.unit) if not 0)
-  //   <name>_bucket{le="+Inf"} <every observation, overflow included>
-  //   <name>_sum <append_value(h.sum, info.unit)>
-  //   <name>_count <the same number as +Inf>
-  LAB_TODO("add_histogram(): cumulative buckets, le=\"+Inf\", _sum and _count");
+  // TODO: one histogram family `name`, or std::invalid_argument when the snapshot's shape is
+  // wrong (counts must be one longer than upper_bounds). The text: # HELP (the metric's help,
+  // or "<name>: distribution of recorded values." when it has none), # TYPE histogram, for OpenMetrics with a time
+  // unit also "# UNIT <name> seconds", then one <name>_bucket{le="<bound>"} line per bound, the
+  // le="+Inf" bucket, <name>_sum and <name>_count; bounds and the sum in the exported unit
+  // (see units_per_base() and append_value() below). Lesson 5, "Part 3: the exposition
+  // format". Questions: the snapshot's counts are per bucket; what does a Prometheus bucket
+  // le="x" count? Which two exported numbers must always be equal?
+  LAB_TODO("add_histogram(): a histogram family with its buckets, +Inf, _sum and _count (lesson "
+           "5, \"Part 3: the exposition format\"). What does the bucket le=\"x\" count?");
 }
 
 inline void add_min_max([[maybe_unused]] std::vector<Family>& out,
@@ -280,11 +294,14 @@ inline void add_min_max([[maybe_unused]] std::vector<Family>& out,
                         [[maybe_unused]] const MinMaxSnapshot& m,
                         [[maybe_unused]] const MetricInfo& info,
                         [[maybe_unused]] ExpositionFormat format) {
-  // TODO: two gauge families, name + "_min" and name + "_max", with help
-  // "<label>: smallest value recorded (NaN when none since the last reset)." (largest for
-  // _max; label = info.help, or name). The value: append_value(m.min or m.max, info.unit),
-  // but "NaN" for both when m.empty(): the starting values UINT64_MAX and 0 are not data.
-  LAB_TODO("add_min_max(): _min and _max gauges, NaN when nothing was recorded");
+  // TODO: two gauge families, <name>_min and <name>_max, with help "<label>: smallest value
+  // recorded (NaN when none since the last reset)." and "<label>: largest value recorded (NaN
+  // when none since the last reset).", where <label> is info.help or, when that is empty, the
+  // name; values in the exported unit. Lesson 5, "Part 3: the exposition format". Question:
+  // what should a dashboard see for a tracker that recorded nothing, given that its bounds
+  // then hold UINT64_MAX and 0 (see MinMaxSnapshot)?
+  LAB_TODO("add_min_max(): _min and _max gauges (lesson 5, \"Part 3: the exposition format\"). "
+           "What does an empty tracker export?");
 }
 
 }  // namespace detail

@@ -15,11 +15,11 @@
 //     together and only wait for a registration in progress.
 // A lock is fine here because registration and export are rare; the hot path stays lock-free.
 //
-// The exporter thread stops promptly: it waits on a condition variable that stop() wakes
-// (std::jthread + std::stop_token + std::condition_variable_any), and stop() returns only after
-// joining it (CURRICULUM erratum 3). It re-reads the maps at every tick, so metrics registered
-// after start_export() are exported too (erratum 9). A callback that throws is counted in
-// failed_exports() and the exporter carries on.
+// The exporter thread stops promptly: stop() wakes it instead of waiting out the interval, and
+// returns only after the thread has exited. It re-reads the maps at every tick, so metrics
+// registered after start_export() are exported too. A callback that throws is counted in
+// failed_exports() and the exporter carries on. lessons/05-registry-export/README.md, Part 2,
+// explains each of these.
 //
 // Example:
 //   metrics::MetricsRegistry registry(std::chrono::seconds(15));
@@ -39,6 +39,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <concepts>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -119,6 +120,27 @@ class MetricsRegistry {
     return histogram;
   }
 
+  // The same for another histogram type: any `Histogram<N>` built from the bounds whose
+  // snapshot() returns a HistogramSnapshot, such as milestone 6's ShardedHistogram. Switching
+  // a metric to the scalable kind is one line, and it is exported exactly as before:
+  //   auto latency = registry.register_histogram<metrics::ShardedHistogram>("rpc_seconds",
+  //                                                                         bounds, unit);
+  template <template <std::size_t> class Histogram, std::size_t N>
+    requires std::constructible_from<Histogram<N>, const std::array<std::uint64_t, N>&> &&
+             requires(const Histogram<N>& h) {
+               { h.snapshot() } -> std::same_as<HistogramSnapshot>;
+             }
+  std::shared_ptr<Histogram<N>> register_histogram(std::string name,
+                                                   const std::array<std::uint64_t, N>& bounds,
+                                                   Unit unit = Unit::none, std::string help = {}) {
+    check_name(name, unit);
+    auto histogram = std::make_shared<Histogram<N>>(bounds);  // may throw: nothing claimed
+    add_metric(MetricKind::histogram, name, MetricInfo{std::move(help), unit}, [&](Metrics& m) {
+      m.histograms.emplace(name, [histogram] { return histogram->snapshot(); });
+    });
+    return histogram;
+  }
+
   // `unit` as for histograms: a time unit exports min and max in seconds.
   std::shared_ptr<AtomicMinMax> register_min_max(std::string name, Unit unit = Unit::none,
                                                  std::string help = {}) {
@@ -136,10 +158,14 @@ class MetricsRegistry {
   // values are what its own snapshot() promises (milestones 2-4); different metrics are read
   // one after another, not at one instant.
   [[nodiscard]] FullSnapshot snapshot_all() const {
-    // TODO: hold a std::shared_lock on mutex_ while snapshot_of(metrics_) walks the maps.
-    // Shared, not exclusive: scrapes and exports may read together; only a registration (which
-    // takes the lock exclusively in add_metric) must wait, and make them wait.
-    LAB_TODO("snapshot_all(): const std::shared_lock lock(mutex_); return snapshot_of(metrics_);");
+    // TODO: read every registered metric (snapshot_of() does the reading) so that no
+    // registration changes a map while it is walked, yet scrapes and exports never wait for
+    // each other. Lesson 5, "Part 1: the registry, and a lock where a lock belongs" (rule 2 of
+    // "Rules"). Questions: which of mutex_'s two lock modes lets many readers in at once, and
+    // which one does a registration take?
+    LAB_TODO("snapshot_all(): read every metric while registrations may run, without making "
+             "readers wait for each other (lesson 5, \"Part 1: the registry, and a lock where a "
+             "lock belongs\"). Which lock mode do readers take?");
   }
 
   // --- The background exporter. -------------------------------------------------------------
@@ -151,12 +177,15 @@ class MetricsRegistry {
   // Throws std::invalid_argument for an empty callback and std::logic_error when the exporter
   // is already running (stop() it first: a stopped exporter may be started again).
   void start_export([[maybe_unused]] ExportCallback callback) {
-    // TODO: 1. throw std::invalid_argument if !callback;
-    //       2. hold lifecycle_mutex_ (std::scoped_lock) for the rest;
-    //       3. throw std::logic_error if exporter_.joinable(): one is already running;
-    //       4. exporter_ = std::jthread([this, callback = std::move(callback)](std::stop_token
-    //          stop) { export_loop(stop, callback); });  (std::jthread passes its own token).
-    LAB_TODO("start_export(): check, then start a std::jthread running export_loop()");
+    // TODO: keep the contract above: reject an empty callback, refuse a second exporter, and
+    // start exactly one thread that runs export_loop() with a way for stop() to reach it.
+    // Lesson 5, "Part 2: the exporter thread: start, prompt stop, join, exceptions". Questions:
+    // how do you tell that an exporter is already running, and what must you hold so that two
+    // concurrent start_export() calls cannot both decide "not running"? Which standard thread
+    // type hands its function a token that says "stop was requested"?
+    LAB_TODO("start_export(): validate, refuse a second exporter, start one thread running "
+             "export_loop() (lesson 5, \"Part 2: the exporter thread\"). How does stop() reach "
+             "that thread?");
   }
 
   // Stops the exporter and returns after its thread has exited: no callback runs once stop()
@@ -167,10 +196,12 @@ class MetricsRegistry {
   void stop() {
     const std::scoped_lock lifecycle(lifecycle_mutex_);
     if (!exporter_.joinable()) return;  // nothing runs (this line keeps the destructor safe)
-    // TODO: wake the exporter and wait for its thread to exit: exporter_.request_stop() (it
-    // wakes a condition_variable_any waiting with that stop_token), then exporter_.join().
-    // Without join(), a callback may still run after stop() has returned.
-    LAB_TODO("stop(): exporter_.request_stop(); exporter_.join();");
+    // TODO: end the exporter now, not at the end of its interval, and return only once its
+    // thread has exited: no callback may run after stop() returns. Lesson 5, "Part 2: the
+    // exporter thread: start, prompt stop, join, exceptions" (rules 3 and 4 of "Rules").
+    // Questions: what interrupts a thread that is waiting, and what waits for a thread to end?
+    LAB_TODO("stop(): end the exporter promptly and return only after its thread has exited "
+             "(lesson 5, \"Part 2: the exporter thread\"). What wakes it, and what waits for it?");
   }
 
   // The interval given to the constructor. Any thread.
@@ -217,14 +248,16 @@ class MetricsRegistry {
   template <class Insert>
   void add_metric([[maybe_unused]] MetricKind kind, [[maybe_unused]] const std::string& name,
                   [[maybe_unused]] MetricInfo info, [[maybe_unused]] Insert&& insert) {
-    // TODO: 1. names = exported_names(kind, name);
-    //       2. take mutex_ EXCLUSIVELY (std::unique_lock) for the rest: the check below and the
-    //          insertion must be one step (two threads must not both find a name free), and no
-    //          snapshot may walk a map while it changes;
-    //       3. throw std::invalid_argument if any of names is in metrics_.claimed;
-    //       4. insert(metrics_); metrics_.info.emplace(name, std::move(info)); and add every
-    //          one of names to metrics_.claimed.
-    LAB_TODO("add_metric(): under a std::unique_lock, reject claimed names, insert, claim");
+    // TODO: keep the contract above: when none of the names the metric exports (see
+    // exported_names()) is claimed yet, let `insert` add it, record its `info` and claim all of
+    // those names; otherwise throw std::invalid_argument and change nothing. Two threads that
+    // register one name at the same time: exactly one wins. No snapshot walks a map while it
+    // changes. Lesson 5, "Part 1: the registry, and a lock where a lock belongs", and lesson 4,
+    // "The trap: check-then-act". Questions: which lock mode, held over which steps, makes
+    // "is it free? then take it" one step?
+    LAB_TODO("add_metric(): claim the metric's names and insert it, or throw and change nothing; "
+             "exactly one of two racing registrations wins (lesson 5, \"Part 1: the registry, and "
+             "a lock where a lock belongs\"). Which steps must one lock cover, in which mode?");
   }
 
   // Reads every metric in `m`. The caller holds mutex_ (shared is enough) or owns `m`.
@@ -251,24 +284,29 @@ class MetricsRegistry {
   // repeat. Exits as soon as stop is requested.
   void export_loop([[maybe_unused]] const std::stop_token& stop,
                    [[maybe_unused]] const ExportCallback& callback) {
-    // TODO: deadline = steady_clock::now() + interval_; then loop:
-    //   - wait until the deadline, returning EARLY when stop is requested: a local std::mutex,
-    //     a std::unique_lock on it and a std::condition_variable_any `wake`, then
-    //     wake.wait_until(lock, stop, deadline, [] { return false; });
-    //     (NOT sleep_for: a sleeping thread cannot be woken, so stop() would wait an interval)
-    //   - if stop.stop_requested(): return;
-    //   - export_once(callback);
-    //   - deadline += interval_ (if that is already past, now + interval_).
-    LAB_TODO("export_loop(): condition_variable_any::wait_until(lock, stop, deadline, pred)");
+    // TODO: export once per interval on a fixed schedule (an export that takes a while must not
+    // push every later tick back; an export that overran a tick does not fire the missed ones
+    // back to back), and return as soon as stop is requested, also in the middle of a wait.
+    // Lesson 5, "Part 2: the exporter thread: start, prompt stop, join, exceptions" ("A sleep
+    // cannot be interrupted"). Questions: what can a thread wait on that another thread can cut
+    // short, and how does `stop` cut it short? Do you compute the next tick from the previous
+    // tick or from the end of the export?
+    LAB_TODO("export_loop(): one export per interval, leaving at once when stop is requested, even "
+             "mid-wait (lesson 5, \"Part 2: the exporter thread\"). What can a thread wait on "
+             "that another thread can interrupt?");
   }
 
   // One export: a fresh snapshot (the maps as they are NOW, later registrations included)
   // handed to the callback. Never throws.
   void export_once([[maybe_unused]] const ExportCallback& callback) {
-    // TODO: callback(snapshot_all()), then add 1 to exports_; if ANYTHING is thrown (not only
-    // std::exception: catch (...)), add 1 to failed_exports_ instead. An exception that leaves
-    // the thread's function calls std::terminate and ends the whole program.
-    LAB_TODO("export_once(): try { callback(snapshot_all()); ++exports } catch (...) { ++failed }");
+    // TODO: hand a fresh snapshot to the callback; count a normal return in exports_ and a
+    // failure in failed_exports_, whatever was thrown; never let an exception out. Lesson 5,
+    // "Part 2: the exporter thread: start, prompt stop, join, exceptions" (rule 5 of "Rules").
+    // Questions: what happens to the whole program when an exception leaves a thread's
+    // function? C++ can throw an int: which handler catches it? Do these two statistics publish
+    // anything (see exports())?
+    LAB_TODO("export_once(): snapshot, call back, count success or failure, and let nothing "
+             "escape (lesson 5, \"Part 2: the exporter thread\"). What may a callback throw?");
   }
 
   const std::chrono::milliseconds interval_;

@@ -83,16 +83,17 @@ class TempFile {
 
 inline void write_textfile([[maybe_unused]] const std::filesystem::path& path,
                            [[maybe_unused]] std::string_view text) {
-  // TODO: publish `text` in one atomic step, never by rewriting `path` in place:
-  //   1. a temporary path in the SAME directory (path.parent_path(), or "." if it has none),
-  //      hidden and unique, not ending in ".prom": e.g. "." + filename + ".tmp." + pid + "." + n
-  //      with n from a static std::atomic counter;
-  //   2. ::open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644), then wrap the descriptor
-  //      in a detail::TempFile (it closes and removes the file on every early exit);
-  //   3. ::write() until every byte is out (it may write less; retry on EINTR);
-  //   4. ::fsync(), then temp.close(); 5. ::rename(temp, path), then temp.commit();
-  // On any failure: detail::throw_errno(errno, "what failed") (a std::system_error).
-  LAB_TODO("write_textfile(): temp file in the same directory, write, fsync, rename");
+  // TODO: keep the contract of write_textfile() above: a reader of `path` sees the complete old
+  // content or the complete new one, never a part; concurrent calls never share a temporary
+  // file; every failure is a std::system_error and leaves no temporary file behind (the banner
+  // says where such a file may live and how it may be named; the TempFile and throw_errno
+  // helpers in namespace detail are there to help). Lesson 5, "Part 4: publishing a file
+  // atomically". Questions: which file-system operation replaces a name in one atomic step,
+  // and why can it not cross directories on different file systems? Must the data be on disk
+  // before or after the name points at it? Does one write() always write everything?
+  LAB_TODO("write_textfile(): replace the file so that a reader sees the old or the new content, "
+           "never a part (lesson 5, \"Part 4: publishing a file atomically\"). Which operation "
+           "publishes a whole file in one step?");
 }
 
 }  // namespace metrics

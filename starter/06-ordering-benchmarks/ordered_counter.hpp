@@ -33,14 +33,18 @@ class OrderedCounter {
   // The order of every read-modify-write of this counter.
   static constexpr std::memory_order rmw_order = Order;
 
-  // The order get() loads with: the strongest load order that Order contains. A load cannot
-  // release, so release maps to relaxed and acq_rel to acquire. Passing release or acq_rel to
-  // load() is undefined behaviour: g++ -O2 warns (-Winvalid-memory-model), clang 14 says
-  // nothing, and libstdc++ aborts only when built with -D_GLIBCXX_ASSERTIONS.
+  // The order get() loads with: the strongest load order that Order contains. Passing an order
+  // that a load cannot take to load() is undefined behaviour: g++ -O2 warns
+  // (-Winvalid-memory-model), clang 14 says nothing, and libstdc++ aborts only when built with
+  // -D_GLIBCXX_ASSERTIONS.
   [[nodiscard]] static std::memory_order load_order() {
-    // TODO: return the load order that matches Order (a switch on Order). Make the function
-    // constexpr noexcept once it no longer calls LAB_TODO.
-    LAB_TODO("load_order(): release -> relaxed, acq_rel -> acquire, every other order -> Order");
+    // TODO: for every Order, the strongest order a load may take that Order contains. Lesson 6,
+    // "The exercise" (item 1), and lesson 2, "Happens-before in five rules". Questions: which
+    // halves can an order have, and which half can a load never have? Which orders are already
+    // valid for a load as they are? (Make the function constexpr noexcept once it no longer
+    // calls LAB_TODO.)
+    LAB_TODO("load_order(): the strongest valid load order contained in Order (lesson 6, \"The "
+             "exercise\"). Which half of an order can a load never have?");
   }
 
   OrderedCounter() = default;
@@ -49,26 +53,36 @@ class OrderedCounter {
 
   // Adds 1. Any thread, any time. Never loses an update, whatever Order is.
   void increment() {
-    // TODO: milestone 1's fetch_add, with Order as the second argument.
-    LAB_TODO("increment(): count_.fetch_add(1, Order)");
+    // TODO: milestone 1's increment() (nothing lost, whatever Order is), done with the order
+    // under test. Lesson 6, "The exercise" (item 1). Question: where does an atomic operation
+    // take its memory order?
+    LAB_TODO("increment(): +1, never lost, using the order under test (lesson 6, \"The "
+             "exercise\"). Where does an operation take its order?");
   }
 
   // Adds `value`. Any thread, any time. Same guarantee as increment().
   void add([[maybe_unused]] std::uint64_t value) {
-    // TODO: one fetch_add with Order.
-    LAB_TODO("add(): count_.fetch_add(value, Order)");
+    // TODO: milestone 1's add(), with the order under test. Lesson 6, "The exercise" (item 1).
+    // Question: is this the same kind of operation as increment()?
+    LAB_TODO("add(): +value, never lost, using the order under test (lesson 6, \"The "
+             "exercise\"). Same kind of operation as increment()?");
   }
 
   // Returns the current count. Any thread.
   [[nodiscard]] std::uint64_t get() const {
-    // TODO: load with load_order() (not with Order: a load cannot release).
-    LAB_TODO("get(): return count_.load(load_order())");
+    // TODO: the current count, read with the load order that matches the order under test.
+    // Lesson 6, "The exercise" (item 1). Question: why can get() not simply use Order?
+    LAB_TODO("get(): the current count, with the load order that matches Order (lesson 6, \"The "
+             "exercise\"). Why not Order itself?");
   }
 
   // Sets the count to 0 and returns the value it replaced, as one atomic step. Any thread.
   std::uint64_t reset() {
-    // TODO: exchange is a read-modify-write: it takes Order itself.
-    LAB_TODO("reset(): return count_.exchange(0, Order)");
+    // TODO: milestone 1's reset() (old value back, 0 left, nothing lost), with the order under
+    // test. Lesson 6, "The exercise" (item 1). Question: is this a load, a store, or a
+    // read-modify-write, and so which order may it take?
+    LAB_TODO("reset(): old count back and 0 left in one step, with the order under test (lesson "
+             "6, \"The exercise\"). Load, store or read-modify-write?");
   }
 
  private:

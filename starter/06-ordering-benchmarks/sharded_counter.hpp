@@ -9,8 +9,7 @@
 // ShardedCounter gives each writer thread a slot of its own, alone on its 64-byte cache line:
 // increments touch only the thread's own line, which stays in that core's cache, and get()
 // adds the slots up. Reads get slower (one load per slot), writes get as cheap as they can be:
-// because a slot has exactly one writer, an increment is a plain load, add and store of the
-// slot, not a locked read-modify-write (see add() for why that is still exact).
+// a slot has exactly one writer, and add() is where you decide what that lets you skip.
 //
 // How a thread finds its slot (given code, my_slot()): the first time a thread uses any
 // ShardedCounter it takes a small process-wide index (0, 1, 2, ... the lowest one free) and
@@ -126,15 +125,20 @@ class ShardedCounter {
   // The size of a cache line, the unit in which cores own memory. The portable spelling is
   // std::hardware_destructive_interference_size, but libstdc++ 12 defines it only when the
   // compiler provides __GCC_DESTRUCTIVE_SIZE (GCC 12 does, clang 14 does not), so with clang it
-  // does not exist. 64 bytes is the line of every x86-64 CPU and of most AArch64 cores (Apple's
-  // M-series use 128; there this padding still removes most, not all, false sharing).
+  // does not exist. 64 bytes is the line of every x86-64 CPU and of most AArch64 cores. Two
+  // caveats (lesson 6, "Padding: 64 or 128 bytes?"): on cores with 128-byte lines (Apple's
+  // M-series) every adjacent pair of 64-byte slots shares a line, so this padding does nothing
+  // there; and Intel's L2 spatial prefetcher fetches lines in 128-byte aligned pairs, which is
+  // why folly and crossbeam pad to 128 on x86-64.
   static constexpr std::size_t kCacheLine = 64;
 
   // One thread's share of the count, alone on its cache line.
   struct Slot {
-    // TODO: give every Slot a cache line of its own: alignas(kCacheLine) on the struct. As it
-    // is, eight slots share one line and every increment steals it from the other writers
-    // (false sharing). The "slots are on distinct cache lines" checkpoint measures this.
+    // TODO: no two slots (and nothing else) may share a cache line; as written, eight slots
+    // share one, and every increment steals the line from the other writers. Lesson 6, "The
+    // cost model: one writer at a time per cache line" (false sharing). Questions: how do you
+    // make a type start on a cache-line boundary, and does that also round its size up to a
+    // full line? The "slots are on distinct cache lines" checkpoint measures the layout.
     std::atomic<std::uint64_t> value{0};
   };
 
@@ -148,17 +152,25 @@ class ShardedCounter {
   ShardedCounter(const ShardedCounter&) = delete;
   ShardedCounter& operator=(const ShardedCounter&) = delete;
 
-  // Adds 1. Any thread, any time, wait-free. Never loses an update.
+  // Adds 1. Any thread, any time, lock-free; wait-free for a thread with its own slot (a load
+  // and a store, no retry). Never loses an update.
   void increment() { add(1); }
 
-  // Adds `value`. Any thread, any time, wait-free. Never loses an update.
+  // Adds `value`. Any thread, any time, lock-free; wait-free for a thread with its own slot (a
+  // load and a store, no retry; the first call of a thread takes an index with a CAS loop, and
+  // threads without a slot share a fetch_add). Never loses an update.
   void add([[maybe_unused]] std::uint64_t value) {
-    // TODO: my_slot() returns this thread's own slot, or nullptr when it has none.
-    //  - Own slot: it has exactly ONE writer, this thread. A relaxed load, then a relaxed store
-    //    of load + value, is then exact, and cheaper than fetch_add.
-    //  - No slot: the shared overflow_.value needs a real read-modify-write (fetch_add).
-    // Write an `// order:` reason next to each operation.
-    LAB_TODO("add(): own slot -> relaxed load + store; no slot -> overflow_.value.fetch_add");
+    // TODO: add `value`, exact with any number of threads, as cheaply as each case allows:
+    // my_slot() gives this thread's own slot, or nullptr when it has none and must use the
+    // shared overflow_ slot. Lesson 6, "How the sharded counter reaches the physical limit" and
+    // "A broken example: \"my slot is mine, it need not be atomic\"". Questions: a slot with
+    // exactly one writer: can anyone change it between your read and your write, so does it
+    // need a locked read-modify-write? The overflow slot has many writers: what does it need?
+    // Does the count publish any other data, so which order do these operations need? Write an
+    // `// order:` reason next to each operation.
+    LAB_TODO("add(): add value exactly, cheaply on this thread's own slot and safely on the shared "
+             "overflow slot (lesson 6, \"How the sharded counter reaches the physical limit\"). "
+             "What does a slot with one writer let you skip?");
   }
 
   // Returns the sum of every slot. Any thread. Exact once the writers have finished (joined, or
@@ -167,9 +179,15 @@ class ShardedCounter {
   // never go backwards (each slot only grows, and a thread never reads an older value of a slot
   // than one it read before).
   [[nodiscard]] std::uint64_t get() const {
-    // TODO: return overflow_.value plus every slots_[i].value for i < slot_count_, each read
-    // with an atomic load. Which order do the loads need, and why? Write it in `// order:`.
-    LAB_TODO("get(): sum the overflow slot and all slot_count_ slots with atomic loads");
+    // TODO: the total of every slot, the overflow slot included, read while their owners write
+    // them, with the guarantees above. Lesson 6, "How the sharded counter reaches the physical
+    // limit" and "A broken example: \"my slot is mine, it need not be atomic\"". Questions: how
+    // do you read a slot that its owner writes at the same time without a data race? What do
+    // these reads have to make visible besides each slot's own value, and so which order do
+    // they need? Write it in an `// order:` line.
+    LAB_TODO("get(): the sum of every slot, overflow included, read without a data race (lesson "
+             "6, \"How the sharded counter reaches the physical limit\"). Which slots, and read "
+             "how?");
   }
 
   // The number of exclusive slots (the overflow slot not included).

@@ -4,16 +4,14 @@
 //
 //   thread 1: x = 1; r1 = y;          thread 2: y = 1; r2 = x;          (x == y == 0 before)
 //
-// If every access is seq_cst, all four are in one total order that respects each thread's
-// program order, so whichever store comes first is seen by the other thread's load: r1 == 0
-// and r2 == 0 together is impossible. With release stores and acquire loads (or relaxed ones)
-// that outcome is allowed, and x86-64 really produces it: each core parks its store in its
-// store buffer and the load behind it runs ahead and reads the old 0 from the cache.
+// Can r1 == 0 and r2 == 0 happen together? With some memory orders the C++ model allows it,
+// and x86-64 really produces it: each core parks its store in its store buffer and the load
+// behind it runs ahead and reads the old 0 from the cache. Which orders forbid it, and why, is
+// the question of the lesson's store-buffering section (lessons/06-ordering-benchmarks/
+// README.md); this experiment lets you watch the answer on real hardware.
 //
 // Why care: "raise my flag, then check yours" is the core of Dekker's and Peterson's locks, of
 // "set the stop flag, then check whether the worker sleeps" wake-ups and of hazard pointers.
-// Release/acquire does not make it work; seq_cst on both operations, or a seq_cst fence
-// between them, does. It is the one pattern in this course that needs seq_cst.
 //
 // You write the thread bodies; the harness in checkpoints/06-ordering-benchmarks/
 // (store_buffering_harness.hpp) runs them on two cores, starts every trial on both cores at
@@ -47,15 +45,20 @@ struct StoreBuffering {
 
   // Thread 1: sets x to 1 with StoreOrder, then returns what it reads from y with LoadOrder.
   static int first([[maybe_unused]] StoreBufferingFlags& flags) {
-    // TODO: flags.x.store(1, StoreOrder); then return flags.y.load(LoadOrder). Use the template
-    // parameters, not orders of your own: the experiment compares exactly these orders.
-    LAB_TODO("StoreBuffering::first(): store 1 to x with StoreOrder, return y loaded with LoadOrder");
+    // TODO: thread 1 of the pattern in the banner: raise your flag, then report the other
+    // thread's flag, each access with the order this variant is instantiated with (the
+    // experiment compares exactly those). Lesson 6, the store-buffering section. Question: which
+    // template parameter belongs to which access?
+    LAB_TODO("StoreBuffering::first(): thread 1 of the banner's pattern, with this variant's "
+             "orders (lesson 6, store-buffering section). Which parameter goes with which access?");
   }
 
   // Thread 2: the mirror image: sets y, returns x.
   static int second([[maybe_unused]] StoreBufferingFlags& flags) {
-    // TODO: the mirror image of first(): store y, load x.
-    LAB_TODO("StoreBuffering::second(): store 1 to y with StoreOrder, return x loaded with LoadOrder");
+    // TODO: thread 2 of the pattern: the mirror image of first(), with the same orders.
+    // Lesson 6, the store-buffering section. Question: which flag is yours here?
+    LAB_TODO("StoreBuffering::second(): thread 2 of the banner's pattern, the mirror of first() "
+             "(lesson 6, store-buffering section). Which flag is yours?");
   }
 };
 
@@ -65,21 +68,26 @@ using ReleaseAcquireStoreBuffering =
     StoreBuffering<std::memory_order_release, std::memory_order_acquire>;
 using SeqCstStoreBuffering = StoreBuffering<std::memory_order_seq_cst, std::memory_order_seq_cst>;
 
-// The fourth way: relaxed store and load with a seq_cst fence between them. Two seq_cst fences
-// are ordered in the single total order too, and a store before the earlier fence is visible to
-// a load after the later one, so r1 == r2 == 0 is impossible here as well.
+// The fourth way: the store and the load themselves as weak as the memory model allows, and a
+// fence (std::atomic_thread_fence) that alone must make r1 == r2 == 0 impossible.
 struct FencedStoreBuffering {
-  // Thread 1: x = 1 (relaxed), a seq_cst fence, then returns y (relaxed).
+  // Thread 1: x = 1, a fence, then returns y.
   static int first([[maybe_unused]] StoreBufferingFlags& flags) {
-    // TODO: relaxed store of x, std::atomic_thread_fence(std::memory_order_seq_cst), relaxed
-    // load of y. Where exactly must the fence go?
-    LAB_TODO("FencedStoreBuffering::first(): relaxed store x, seq_cst fence, relaxed load y");
+    // TODO: thread 1 again, with the weakest order on the store and on the load, and a fence
+    // that forbids r1 == r2 == 0 on its own. Lesson 6, the store-buffering section and "What
+    // each order compiles to". Questions: which reordering must the fence prevent, so where
+    // must it stand? Which fence strengths order an earlier store before a later load, and what
+    // does each compile to on x86-64?
+    LAB_TODO("FencedStoreBuffering::first(): weakest store and load, and a fence that alone "
+             "forbids r1 == r2 == 0 (lesson 6, store-buffering section). Where, and how strong?");
   }
 
   // Thread 2: the mirror image.
   static int second([[maybe_unused]] StoreBufferingFlags& flags) {
-    // TODO: the mirror image of first().
-    LAB_TODO("FencedStoreBuffering::second(): relaxed store y, seq_cst fence, relaxed load x");
+    // TODO: thread 2: the mirror image of FencedStoreBuffering::first(). Lesson 6, the
+    // store-buffering section. Question: does the fence need to be the same on both threads?
+    LAB_TODO("FencedStoreBuffering::second(): the mirror of first(), with its fence (lesson 6, "
+             "store-buffering section). Same fence on both threads?");
   }
 };
 

@@ -1,6 +1,6 @@
 // The fix: one atomic read-modify-write per increment. Nothing is lost, TSan is silent,
 // and std::atomic<std::uint64_t> is lock-free on this machine.
-//   build/solutions/lessons/lesson_01_fetch_add_counter
+//   build/student/lessons/lesson_01_fetch_add_counter
 #include <atomic>
 #include <cstdint>
 #include <cstdio>

@@ -1,7 +1,7 @@
 // A race condition without a data race: every access is atomic, yet updates are lost,
 // because load() and store() are two steps and another thread can run between them.
 // TSan stays silent (there is no data race to report); only counting reveals the bug.
-//   build/solutions/lessons/lesson_01_lost_updates        (TSan build)
+//   build/student/lessons/lesson_01_lost_updates        (TSan build)
 //   build/bench/lessons/lesson_01_lost_updates            (optimized, no sanitizer)
 #include <atomic>
 #include <cstdint>

@@ -1,6 +1,6 @@
-// The baseline the Go sync lesson starts from: a mutex makes the increment a critical
+// The classic baseline for a shared counter: a mutex makes the increment a critical
 // section. Correct, and fine at low contention; every increment takes and releases a lock.
-//   build/solutions/lessons/lesson_01_mutex_counter
+//   build/student/lessons/lesson_01_mutex_counter
 #include <cstdint>
 #include <cstdio>
 #include <latch>

@@ -1,7 +1,7 @@
 // A data race: four threads increment a plain integer. Undefined behaviour, and TSan says so.
 // Build and run (from the repository root):
-//   cmake --preset solutions && cmake --build --preset solutions --target lesson_01_racy_counter
-//   build/solutions/lessons/lesson_01_racy_counter
+//   cmake --preset student && cmake --build --preset student --target lesson_01_racy_counter
+//   build/student/lessons/lesson_01_racy_counter
 #include <cstdint>
 #include <cstdio>
 #include <thread>

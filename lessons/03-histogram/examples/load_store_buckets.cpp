@@ -4,7 +4,7 @@
 // load() and store() are two steps: two threads that load the same count both store count + 1,
 // and one observation is lost. Only counting finds this; the checkpoints count. The same
 // program then records with fetch_add, one indivisible read-modify-write, and loses nothing.
-//   build/solutions/lessons/lesson_03_load_store_buckets
+//   build/student/lessons/lesson_03_load_store_buckets
 #include <algorithm>
 #include <array>
 #include <atomic>

@@ -2,12 +2,12 @@
 //
 // Eight observations in buckets le=10, le=50, le=100, le=500 and +Inf, with counts 0, 2, 4, 1
 // and 1: the first bucket is EMPTY. For each p the program prints
-//   - the source material's rule, rank = floor(p * n) (erratum 4),
+//   - the floor rule many tutorials use, rank = floor(p * n) (no max(1, ...)),
 //   - this course's rule, rank = max(1, ceil(p * n)), answered with the bucket's upper bound,
 //   - Prometheus' histogram_quantile(), which interpolates linearly inside the bucket,
 // then the mean from bucket midpoints against the exact mean from a tracked sum, and a
 // floating-point trap in p * n.
-//   build/solutions/lessons/lesson_03_percentiles
+//   build/student/lessons/lesson_03_percentiles
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -43,7 +43,7 @@ std::size_t bucket_of_rank(const Buckets& h, std::uint64_t rank) {
   return h.counts.size() - 1;
 }
 
-std::string source_rule(const Buckets& h, double p) {  // floor, no max(1, ...)
+std::string floor_rule(const Buckets& h, double p) {  // floor, no max(1, ...)
   const auto rank = static_cast<std::uint64_t>(p * static_cast<double>(h.total()));
   return bound_text(h, bucket_of_rank(h, rank));
 }
@@ -80,10 +80,10 @@ int main() {
   const Buckets h{{10, 50, 100, 500}, {0, 2, 4, 1, 1}};
   std::printf("buckets le=10:0 le=50:2 le=100:4 le=500:1 +Inf:1 (n = %llu)\n\n",
               static_cast<unsigned long long>(h.total()));
-  std::printf("%-8s %-18s %-22s %s\n", "p", "floor rank (seed)", "max(1, ceil) (course)",
+  std::printf("%-8s %-18s %-22s %s\n", "p", "floor rank (wrong)", "max(1, ceil) (course)",
               "histogram_quantile");
   for (const double p : {0.0, 0.0625, 0.3, 0.5, 0.8, 0.9, 1.0}) {
-    std::printf("%-8g %-18s %-22s %g\n", p, source_rule(h, p).c_str(), course_rule(h, p).c_str(),
+    std::printf("%-8g %-18s %-22s %g\n", p, floor_rule(h, p).c_str(), course_rule(h, p).c_str(),
                 prometheus_rule(h, p));
   }
 

@@ -3,8 +3,8 @@
 // Four threads record into the same five buckets. `++counts[b]` on a plain std::uint64_t is a
 // read, an add and a write; two threads doing it at once is a data race, which is undefined
 // behaviour. ThreadSanitizer reports it; without TSan, observations silently disappear.
-//   cmake --build build/solutions --target lesson_03_plain_buckets
-//   build/solutions/lessons/lesson_03_plain_buckets
+//   cmake --build build/student --target lesson_03_plain_buckets
+//   build/student/lessons/lesson_03_plain_buckets
 #include <algorithm>
 #include <array>
 #include <cstdint>

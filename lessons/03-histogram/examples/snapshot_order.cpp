@@ -2,11 +2,11 @@
 // observation"? Four versions of the same histogram, differing only in ORDER:
 //   record():   sum first, then bucket   |  bucket first, then sum
 //   snapshot(): buckets first, then sum  |  sum first, then buckets
-// Memory orders are release/acquire everywhere, so only the order in the source differs.
+// Memory orders are release/acquire everywhere, so only the order of the statements differs.
 // Writers record values equal to their bucket's bound (1'000'000 in the overflow bucket), so
 // a snapshot's counted values add up to exactly sum(counts[b] * value[b]); the program counts
 // the snapshots whose sum is smaller than that. No data race anywhere: TSan stays silent.
-//   build/solutions/lessons/lesson_03_snapshot_order
+//   build/student/lessons/lesson_03_snapshot_order
 #include <algorithm>
 #include <array>
 #include <atomic>

@@ -10,8 +10,8 @@
 // both saw a balance of 1 both subtracted, and the unsigned balance wrapped around.
 //
 // Build and run (from the repository root, TSan build):
-//   cmake --preset solutions && cmake --build build/solutions --target lesson_04_withdraw
-//   ./build/solutions/lessons/lesson_04_withdraw
+//   cmake --preset student && cmake --build build/student --target lesson_04_withdraw
+//   ./build/student/lessons/lesson_04_withdraw
 #include <atomic>
 #include <cstddef>
 #include <cstdint>

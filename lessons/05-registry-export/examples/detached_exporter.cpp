@@ -1,6 +1,6 @@
-// detached_exporter.cpp: an exporter thread that is never joined (lesson 05, erratum 3).
+// detached_exporter.cpp: an exporter thread that is never joined (lesson 05).
 //
-// The seed's registry starts its export thread and drops the handle: the thread is detached.
+// A naive registry starts its export thread and drops the handle: the thread is detached.
 // stop() only clears a flag. Here the owner destroys the registry right after stop(), while
 // the exporter is still inside its loop, reading the registry's map: ThreadSanitizer reports
 // the use of freed memory.

@@ -1,7 +1,7 @@
-// sleepy_exporter.cpp: why an exporter must not sleep (lesson 05, erratum 3).
+// sleepy_exporter.cpp: why an exporter must not sleep (lesson 05).
 //
 // Two exporters with a 2 s interval, each started and stopped after 100 ms:
-//   SleepyExporter  the seed's design: a running flag checked after sleep_for(interval);
+//   SleepyExporter  the naive design: a running flag checked after sleep_for(interval);
 //   WakeableExporter std::jthread + std::stop_token + std::condition_variable_any.
 // Both join their thread in stop(); the program prints how long stop() took.
 #include <atomic>

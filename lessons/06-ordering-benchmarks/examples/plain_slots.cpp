@@ -6,8 +6,8 @@
 // and ThreadSanitizer says so. Build with -DLAB_FIXED for the fix: std::atomic slots with
 // relaxed loads and stores, which on x86-64 compile to the same plain mov instructions.
 //
-//   cmake --preset solutions && cmake --build --preset solutions --target lesson_06_plain_slots
-//   build/solutions/lessons/lesson_06_plain_slots
+//   cmake --preset student && cmake --build --preset student --target lesson_06_plain_slots
+//   build/student/lessons/lesson_06_plain_slots
 #include <atomic>
 #include <cstdint>
 #include <cstdio>

@@ -1,0 +1,98 @@
+"""The CTest run strategy (`check`, `selftest`): runs exactly the named tests with CTest and
+reads their results from CTest's JUnit report. A test that exits 77 is skipped or, when it
+printed `inconclusive: ...`, inconclusive; inconclusive tests run up to twice more."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+from .build import Tree
+from .feedback import ctest_timeouts
+from .results import RERUNS_OF_INCONCLUSIVE, Status, TestResult, not_run_status
+
+
+@dataclass
+class CTestRun:
+    status: Status
+    seconds: float
+    output: str
+
+
+def ctest_regex(names: list[str]) -> str:
+    """An anchored CTest -R regex that matches exactly these test names."""
+    def esc(name):
+        return re.sub(r"([][.*+?^$(){}|\\])", r"\\\1", name)
+    return "^(" + "|".join(esc(n) for n in names) + ")$"
+
+
+def parse_junit(path: Path) -> dict[str, CTestRun]:
+    runs = {}
+    for case in ET.parse(path).getroot().iter("testcase"):
+        out = case.findtext("system-out") or ""
+        failure = case.find("failure")
+        if failure is not None:
+            message = failure.get("message", "")
+            out = (message + "\n" + out).strip()
+            status = Status.TIMEOUT if "Timeout" in message else Status.FAILED
+        elif case.find("skipped") is not None or case.get("status") == "notrun":
+            status = not_run_status(out)
+        elif case.find("error") is not None:
+            status = Status.FAILED
+        else:
+            status = Status.PASSED
+        runs[case.get("name", "")] = CTestRun(status, float(case.get("time", "0") or 0), out)
+    return runs
+
+
+def run_ctest(tree: Tree, names: list[str], repeat: int = 1, parallel: int = 1,
+              extra_env: dict[str, str] | None = None,
+              timeout: float = 3600) -> dict[str, CTestRun]:
+    """Runs exactly these CTest tests once (or until one fails, `repeat` times)."""
+    if not names:
+        return {}
+    with tempfile.TemporaryDirectory(prefix="lab-junit-") as tmp:
+        junit = Path(tmp) / "junit.xml"
+        cmd = ["ctest", "--test-dir", str(tree.build_dir), "--output-junit", str(junit),
+               "-j", str(parallel), "--no-tests=ignore", "-R", ctest_regex(names)]
+        if repeat > 1:
+            cmd += ["--repeat", f"until-fail:{repeat}"]
+        env = dict(os.environ, **(extra_env or {}))
+        proc = subprocess.run(cmd, cwd=tree.source_dir, capture_output=True, text=True,
+                              errors="replace", env=env, timeout=timeout)
+        if not junit.exists():
+            return {}
+        runs = parse_junit(junit)
+        # CTest's JUnit report leaves a timeout's failure message empty; its console says it.
+        for name in ctest_timeouts(proc.stdout):
+            if name in runs:
+                runs[name].status = Status.TIMEOUT
+        return runs
+
+
+@dataclass
+class CTestRunner:
+    """Runner strategy: CTest runs the tests; results come from its JUnit report."""
+    repeat: int = 1
+
+    def run(self, tree: Tree, results: list[TestResult]) -> None:
+        pending = list(results)
+        for _ in range(1 + RERUNS_OF_INCONCLUSIVE):
+            runs = run_ctest(tree, [r.name for r in pending], repeat=self.repeat)
+            for r in pending:
+                run = runs.get(r.name)
+                r.runs += 1
+                if run is None:
+                    r.status, r.output = Status.NOT_RUN, (
+                        "this checkpoint did not run: was the test renamed or removed?")
+                else:
+                    r.status, r.output = run.status, run.output
+                    r.seconds += run.seconds
+            pending = [r for r in pending if r.status is Status.INCONCLUSIVE]
+            if not pending:
+                return

@@ -1,0 +1,131 @@
+"""What a failed checkpoint tells the student: the one place that turns a test's raw output
+into feedback, shared by `scripts/lab check` and the grader's reports.
+
+Pure functions of text (no processes; only source_reader() reads files), each with one job;
+paths.py shows paths, sanitizers.py cuts sanitizer reports, assertions.py reads doctest's
+failed assertions:
+
+  sanitizer_excerpt()  a ThreadSanitizer / AddressSanitizer / UBSan / LeakSanitizer report
+                       with every stack that matters (this access AND the previous one, or
+                       the allocation and the free), the student's own frames first and
+                       marked, paths relative to the repository, no BuildId, module offsets,
+                       addresses or symbolizer noise;
+  sanitizer_headline() its one-line summary;
+  timeout_note()       a timeout named as one, with the limit and the test's likely causes
+                       (the manifest's "on_timeout");
+  text_diff()          a unified diff when a doctest CHECK compared two multi-line texts;
+  doctest_failure()    the failed assertions of a doctest run, with that diff in place of
+                       the two texts;
+  failure_detail()     all of the above for one failed test, in full;
+  failing_tests()      the list of every failing test of a milestone, one line each;
+  tidy()               the same path and noise clean-up for any other text (compiler errors).
+
+Paths: a frame in a file under `Paths.track` (starter/, another tree, or a submission) is the
+student's; it is shown as `<track label>/NN-name/file.hpp:LINE` and marked with ">>". Files
+under `Paths.root` (the repository) are shown relative to it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from .assertions import ASSERTION, doctest_failure, text_diff
+from .paths import Paths, show_path, source_reader, tidy
+from .sanitizers import (MARK, has_sanitizer_report, parse_frame, sanitizer_excerpt,
+                         sanitizer_headline)
+
+__all__ = ["MARK", "Paths", "ctest_timeouts", "doctest_failure", "failing_tests",
+           "failure_detail", "has_sanitizer_report", "one_line", "sanitizer_excerpt",
+           "sanitizer_headline", "show_path", "source_reader", "text_diff", "tidy",
+           "timeout_note"]
+
+
+# --- timeouts -----------------------------------------------------------------------------
+
+def timeout_note(limit: float | None, on_timeout: str | None = None) -> str:
+    """A timeout named as one: the limit, and what usually makes this test hang."""
+    limit_text = f"{limit:g} s" if limit else "its time limit"
+    lines = [f"Timed out: the test was still running after {limit_text} and was stopped. "
+             "Nothing failed an assertion: some thread never finished."]
+    if on_timeout:
+        lines.append(f"Likely cause for this test: {on_timeout}")
+    else:
+        lines.append("Likely causes: a loop whose exit condition never becomes true, a thread "
+                     "that is never stopped or joined, or a lock that is never released.")
+    return "\n".join(lines)
+
+
+def ctest_timeouts(console: str) -> dict[str, float]:
+    """The tests CTest stopped at their time limit, from its console output ("Test #35:
+    m4/name ....***Timeout  30.06 sec"), with the seconds they ran. CTest's JUnit report does
+    not say which failures were timeouts; its console does."""
+    found = {}
+    for m in re.finditer(r"Test\s+#\d+: (.+?) \.*\s*\*\*\*Timeout\s+([\d.]+) sec", console):
+        found[m.group(1).strip()] = float(m.group(2))
+    return found
+
+
+# --- one failed test, and a milestone's list ----------------------------------------------
+
+def failure_detail(output: str, paths: Paths, timed_out: bool = False,
+                   limit: float | None = None, on_timeout: str | None = None) -> str:
+    """Everything a student needs about one failed test, in full: a timeout note, else the
+    sanitizer report, else the failed assertions (with diffs), else the end of the output."""
+    if timed_out:
+        note = timeout_note(limit, on_timeout)
+        report = sanitizer_excerpt(output, paths)
+        return note + ("\n\n" + report if report else "")
+    report = sanitizer_excerpt(output, paths)
+    failed = doctest_failure(output, paths)
+    if report:
+        return report + ("\n\nThe test's own checks also failed:\n" + failed if failed else "")
+    if failed:
+        return failed
+    kept = [l for l in output.splitlines()
+            if l.strip() and not l.startswith("[doctest]") and not re.match(r"^=+$", l)]
+    return tidy("\n".join(kept[-15:]), paths)
+
+
+def one_line(output: str, paths: Paths, timed_out: bool = False,
+             limit: float | None = None) -> str:
+    """A failed test in one line, for the list of failures."""
+    if timed_out:
+        return f"timed out after {limit:g} s" if limit else "timed out"
+    if has_sanitizer_report(output):
+        where = ""
+        for line in output.splitlines():
+            frame = parse_frame(line, paths)
+            if frame is not None and frame.mine:
+                where = f" in {frame.where}"
+                break
+        if not where:
+            m = re.search(r"^SUMMARY: \w+Sanitizer: .*?([^\s:]+:\d+)(?::\d+)? in ", output, re.M)
+            if m:
+                where = " at " + show_path(m.group(1).rsplit(":", 1)[0], paths)[0] + ":" \
+                    + m.group(1).rsplit(":", 1)[1]
+        return sanitizer_headline(output) + where
+    for line in output.splitlines():
+        m = ASSERTION.match(line)
+        if m:
+            what = re.sub(r"\s+is NOT correct!$", "", m.group("what"))
+            return tidy(f"{m.group('where')}: {what}", paths)[:160]
+        if "TODO:" in line:
+            return tidy(line.strip(), paths)[:160]
+        if line.startswith(("skipped: ", "inconclusive: ")):
+            return line.strip()[:160]
+    kept = [l.strip() for l in output.splitlines() if l.strip() and not l.startswith("[doctest]")
+            and not re.match(r"^=+$", l)]
+    return tidy(kept[-1], paths)[:160] if kept else "failed without output"
+
+
+def failing_tests(rows: Iterable[tuple[str, str, str]], total: int) -> str:
+    """The list of a milestone's failing tests: rows of (name, status, one-line reason)."""
+    rows = list(rows)
+    out = [f"{len(rows)} of {total} tests not passing:"]
+    width = max((len(status) for _, status, _ in rows), default=0)
+    for name, status, reason in rows:
+        out.append(f"  {status:<{width}}  {name}")
+        if reason:
+            out.append(f"  {'':<{width}}    {reason}")
+    return "\n".join(out)

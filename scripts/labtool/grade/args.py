@@ -1,0 +1,72 @@
+"""The command line of `scripts/lab grade` and the options it turns into."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+
+from ..console import LabError
+
+DEFAULT_BUDGET = 1500                        # seconds for one submission's test runs
+
+
+def add_grade_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("submission", nargs="?",
+                   help="a student repository, a directory of NN-name/ folders or of the bare "
+                        "files, or a .zip/.tar.gz of one")
+    p.add_argument("--out", help="where results.json, junit.xml and summary.md go")
+    p.add_argument("--batch", metavar="DIR",
+                   help="grade every submission (folder or archive) in DIR: OUT/<name>/ each, "
+                        "plus OUT/grades.csv; resumable")
+    p.add_argument("--force", action="store_true",
+                   help="batch: grade again the submissions that already have results.json")
+    p.add_argument("--only", metavar="N[,N]",
+                   help="grade only these milestones (e.g. 3 or 1,2); all by default")
+    p.add_argument("--repeat", type=int, default=3,
+                   help="runs of every concurrency checkpoint; all must pass (default 3)")
+    p.add_argument("--test-timeout", type=float, default=None, metavar="S",
+                   help="cap on each checkpoint run's time limit (default: the CTest TIMEOUT)")
+    p.add_argument("--budget", type=float, default=DEFAULT_BUDGET, metavar="S",
+                   help=f"time for all test runs of one submission (default {DEFAULT_BUDGET})")
+    p.add_argument("--jobs", type=int, default=2, help="compile jobs (default 2)")
+    p.add_argument("--test-jobs", type=int, default=1,
+                   help="checkpoint processes at once (default 1: concurrency tests need cores)")
+    p.add_argument("--format", choices=("gradescope", "classroom"), default="gradescope",
+                   help="classroom: also write classroom.json and the GitHub Classroom "
+                        "reporter's `result` output (results.json etc. are always written)")
+    p.add_argument("--work", metavar="DIR",
+                   help="build tree and overlay (default build/grade; reused, so re-grading "
+                        "is incremental)")
+    p.add_argument("--hidden", action="store_true",
+                   help="Gradescope: hide test output until grades are published")
+    p.add_argument("--no-tamper-rules", action="store_true", help=argparse.SUPPRESS)
+
+
+@dataclass
+class Options:
+    repeat: int = 3
+    test_timeout: float | None = None
+    budget: float = DEFAULT_BUDGET
+    jobs: int = 2
+    test_jobs: int = 1
+    only: list[int] | None = None
+    classroom: bool = False
+    hidden: bool = False
+    tamper_rules: bool = True   # off only in the self-test, to prove the run-time checks alone
+
+
+def options_from_args(args) -> Options:
+    only = None
+    if args.only:
+        try:
+            only = sorted({int(x.strip().lower().lstrip("m")) for x in args.only.split(",")
+                           if x.strip()})
+        except ValueError as exc:
+            raise LabError(f"--only {args.only}: give milestone numbers, e.g. --only 1,3") from exc
+    if args.repeat < 1:
+        raise LabError("--repeat must be at least 1")
+    return Options(repeat=args.repeat, test_timeout=args.test_timeout, budget=args.budget,
+                   jobs=max(1, args.jobs), test_jobs=max(1, args.test_jobs), only=only,
+                   classroom=args.format == "classroom", hidden=args.hidden,
+                   tamper_rules=not args.no_tamper_rules)
+

@@ -1,0 +1,93 @@
+"""`scripts/lab grade --batch DIR`: every submission (folder or archive) of DIR graded into
+OUT/<name>/, and OUT/grades.csv; resumable (a submission with results.json is skipped)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+from ..console import LabError, info, paint, warn
+from ..course import Milestone, load_milestones
+from .args import Options
+from .pipeline import grade_submission
+
+
+_ARCHIVE = re.compile(r"\.(zip|tar|tar\.gz|tgz|tar\.bz2|tar\.xz)$", re.I)
+
+
+def _batch_name(path: Path) -> str:
+    name = _ARCHIVE.sub("", path.name) if path.is_file() else path.name
+    return re.sub(r"[^A-Za-z0-9._@+-]", "_", name) or "submission"
+
+
+def write_grades_csv(out: Path, names: list[str], milestones: list[Milestone]) -> Path:
+    path = out / "grades.csv"
+    tmp = out / "grades.csv.tmp"
+    with open(tmp, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["submission", "score", "max_score", "percent"]
+                        + [m.label for m in milestones] + ["status", "seconds", "results"])
+        for name in names:
+            results = out / name / "results.json"
+            if not results.exists():
+                writer.writerow([name, "", "", ""] + [""] * len(milestones)
+                                + ["not graded", "", ""])
+                continue
+            try:
+                data = json.loads(results.read_text())
+            except (OSError, json.JSONDecodeError):
+                writer.writerow([name, "", "", ""] + [""] * len(milestones)
+                                + ["unreadable results.json", "", str(results)])
+                continue
+            per = {d["number"]: d["score"] for d in data.get("extra_data", {}).get("milestones", [])}
+            score, max_score = data.get("score", 0), data.get("max_score", 0)
+            percent = f"{100 * score / max_score:.1f}" if max_score else ""
+            status = "error" if data.get("extra_data", {}).get("error") else "graded"
+            writer.writerow([name, f"{score:g}", f"{max_score:g}", percent]
+                            + [per.get(m.number, "") for m in milestones]
+                            + [status, data.get("execution_time", ""),
+                               str(results.relative_to(out))])
+    tmp.replace(path)
+    return path
+
+
+def run_batch(folder: Path, out: Path, work: Path, opts: Options, force: bool) -> int:
+    if not folder.is_dir():
+        raise LabError(f"--batch {folder}: not a directory")
+    out.mkdir(parents=True, exist_ok=True)
+    entries = sorted(p for p in folder.iterdir()
+                     if not p.name.startswith(".") and (p.is_dir() or _ARCHIVE.search(p.name)))
+    names, seen = [], set()
+    for entry in entries:
+        name = _batch_name(entry)
+        while name in seen:
+            name += "_"
+        seen.add(name)
+        names.append(name)
+    all_ms = load_milestones()
+    graded = [m for m in all_ms if opts.only is None or m.number in opts.only]
+    errors = 0
+    for i, (entry, name) in enumerate(zip(entries, names), 1):
+        target = out / name
+        if (target / "results.json").exists() and not force:
+            info(f"[{i}/{len(entries)}] {name}: already graded (use --force to grade again)")
+            continue
+        info(f"[{i}/{len(entries)}] {name}")
+        try:
+            report = grade_submission(entry, target, work, opts, all_ms)
+            errors += bool(report.error)
+            print(f"    {report.score:g}/{report.max_score:g}"
+                  + (paint("  grader error", "red") if report.error else ""))
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one broken submission never stops the batch
+            errors += 1
+            warn(f"{name}: {exc}")
+        write_grades_csv(out, names, graded)
+    path = write_grades_csv(out, names, graded)
+    print(f"\n{len(entries)} submission(s); grades in {path}"
+          + (f"; {errors} with grader errors" if errors else ""))
+    return 2 if errors else 0
+

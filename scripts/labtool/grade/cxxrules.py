@@ -1,0 +1,580 @@
+"""Grading rules on what the compiler sees: clang's preprocessed token stream of every
+translation unit, not the raw text of the student's files.
+
+For each translation unit of a milestone (from the build's compile_commands.json, so with the
+grader's own include paths and definitions), `clang++ -E -dD` writes the token stream after
+line splicing, comments, conditional compilation and macro expansion, with line markers that
+say which file every line comes from, and every #define / #undef / #pragma kept in place.
+`scan()` walks that stream and:
+
+  - follows the include stack (the markers' push/pop flags): every file a student file
+    includes must be one of the student's own files in the overlay (a header) or a system
+    header; anything else (a non-header, a file outside the overlay, the checkpoints'
+    helpers, doctest) is a finding;
+  - takes the tokens that come from student files (after macro expansion) and tokenizes them
+    like the compiler (identifiers, pp-numbers with digit separators, string and character
+    literals with prefixes, raw strings), so no literal can hide code from the rules;
+  - applies the tamper rules (forbidden identifiers, attributes outside an allow-list in any
+    spelling, `extern "C"`, strings that name the process's own files after adjacent string
+    literals are joined) and the milestone's forbidden-construct regexes (on the tokens, joined
+    back with single spaces only where two words would merge, literals blanked).
+
+Raw-text checks are kept only where over-approximation is safe: a line marker or `#line`
+written by the student (which would relabel code as someone else's) is refused on the raw text.
+Code that runs before or after main() in dynamic initializers and exit-time destructors is
+refused by the compiler itself: the grading build adds -Werror=global-constructors
+-Werror=exit-time-destructors (see BUILD_FLAGS and `startup_findings`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HEADER_SUFFIXES = (".hpp", ".h", ".hh", ".hxx")
+# Flags the grading build adds: code of student files that would run before main() (dynamic
+# initialization of namespace-scope objects) or after it (exit-time destructors) does not
+# compile. The checkpoints and doctest have none (doctest silences its own registrations).
+BUILD_FLAGS = "-Werror=global-constructors -Werror=exit-time-destructors"
+_STARTUP = re.compile(r"^(.*?):(\d+):\d+: error: (declaration requires a global constructor|"
+                      r"declaration requires an exit-time destructor)", re.M)
+
+# Identifiers student code never needs; each is a way to end, fork or rewire the test process,
+# or to reach the test harness or the sanitizer.
+_IDENTS: list[tuple[str, str]] = [
+    ("exit _exit _Exit quick_exit at_quick_exit atexit abort terminate set_terminate "
+     "unexpected set_unexpected",
+     "ends the process or changes how it ends: a test must finish by returning"),
+    ("fork vfork clone clone3 setsid setpgid daemon system popen posix_spawn posix_spawnp "
+     "execl execlp execle execv execvp execvpe execve fexecve syscall pthread_exit "
+     "pthread_kill pthread_cancel pthread_atfork",
+     "starts or ends processes or threads behind the test's back"),
+    ("signal sigaction sigprocmask pthread_sigmask raise kill killpg tgkill alarm setitimer "
+     "timer_create sigaltstack",
+     "handles or sends signals (a crash must stay a crash)"),
+    ("setjmp longjmp sigsetjmp siglongjmp _setjmp _longjmp __builtin_setjmp "
+     "__builtin_longjmp",
+     "jumps out of the test with setjmp/longjmp"),
+    ("getenv secure_getenv setenv putenv unsetenv clearenv environ __environ "
+     "program_invocation_name program_invocation_short_name __progname __progname_full "
+     "getauxval dlopen dlsym dlvsym dladdr ptrace prctl mprotect mmap freopen dup dup2 dup3 "
+     "fdopen __libc_start_main __cxa_atexit __cxa_thread_atexit",
+     "reads the process environment or rewires the process (environ, dlsym, dup2, ...)"),
+    ("asm __asm __asm__", "inline assembly"),
+    ("__declspec", "vendor declaration attributes"),
+    ("main", "defines or calls main(): the checkpoints have the only main"),
+    ("doctest", "mentions the test framework (doctest); your code must not touch the harness"),
+]
+FORBIDDEN_IDENTIFIERS = {name: why for names, why in _IDENTS for name in names.split()}
+_PREFIXES = re.compile(r"^(?:DOCTEST_\w*|__(?:tsan|asan|lsan|msan|ubsan|sanitizer)\w*|"
+                       r"Annotate[A-Z]\w*|__builtin_(?:trap|frame_address|return_address)|"
+                       r"no_sanitize\w*|disable_sanitizer_instrumentation)$")
+# Attributes a solution may use; every other one (constructor, destructor, section, weak,
+# alias, ifunc, init_priority, visibility, used, no_sanitize, cleanup, ...) is refused in
+# every spelling: [[gnu::x]], [[using gnu: x]], __attribute__((x)), __attribute__((__x__)).
+ALLOWED_ATTRIBUTES = {
+    "nodiscard", "maybe_unused", "likely", "unlikely", "noreturn", "fallthrough", "deprecated",
+    "no_unique_address", "carries_dependency", "assume",
+    "gnu::noinline", "gnu::always_inline", "gnu::cold", "gnu::hot", "gnu::unused",
+    "gnu::aligned", "gnu::pure", "gnu::const", "gnu::flatten",
+    "clang::noinline", "clang::always_inline", "clang::lifetimebound",
+}
+# Strings (after adjacent literals are joined) that name the process's own files.
+_BAD_STRING = re.compile(r"/proc|/dev/fd|/dev/std|/self/|cmdline|/sys/", re.I)
+
+_TOKEN = re.compile(r"""
+    (?P<ws>[ \t\r\f\v]+)
+  | (?P<nl>\n)
+  | (?P<raw>(?:u8|u|U|L)?R"(?P<delim>[^ ()\\\t\v\f\n]{0,16})\()
+  | (?P<str>(?:u8|u|U|L)?"(?:\\.|[^"\\\n])*")
+  | (?P<chr>(?:u8|u|U|L)?'(?:\\.|[^'\\\n])+')
+  | (?P<num>\.?[0-9](?:'[0-9A-Za-z_]|[eEpP][+-]|[0-9A-Za-z_.])*)
+  | (?P<id>[A-Za-z_$][0-9A-Za-z_$]*|(?:[^\x00-\x7f])+)
+  | (?P<punct>%:%:|\.\.\.|<=>|->\*|<<=|>>=|::|->|\+\+|--|<<|>>|<=|>=|==|!=|&&|\|\||[-+*/%&|^!=<>]=
+              |\#\#|<:|:>|<%|%>|%:|\.\*|[][{}()\#;:,.?~!+\-*/%^&|=<>\\@`])
+  | (?P<other>.)
+""", re.X | re.S)
+_MARKER = re.compile(r'^#[ \t]+(\d+)[ \t]+"((?:\\.|[^"\\])*)"((?:[ \t]+\d)*)[ \t]*$', re.M)
+_DIRECTIVE = re.compile(r"[ \t]*#[ \t]*(define|undef|pragma)\b[ \t]*(.*)$")
+# In the student's raw text: a line that starts a #line directive or a GNU line marker, also
+# with comments or line splices between '#' and the number (over-approximated on purpose).
+_RAW_LINE_DIRECTIVE = re.compile(r"^[ \t]*(?:#|%:)(?:[ \t]|/\*.*?\*/)*(?:line\b|[0-9])", re.M)
+
+
+@dataclass
+class Token:
+    kind: str          # id, num, str, chr, raw, punct, other
+    text: str
+    file: str
+    line: int
+
+
+@dataclass
+class Finding:
+    file: str          # absolute path of the student file
+    line: int
+    construct: str
+    why: str
+    tamper: bool = True
+
+    def text(self, shown_as: str) -> str:
+        return f"{shown_as}:{self.line}: '{self.construct}': {self.why}"
+
+
+@dataclass
+class Scan:
+    """What one translation unit showed."""
+    findings: list[Finding] = field(default_factory=list)
+    tokens: dict[str, list[Token]] = field(default_factory=dict)     # student file -> tokens
+    includes: list[tuple[str, int, str]] = field(default_factory=list)  # (from, line, target)
+
+
+def _unescape(name: str) -> str:
+    return re.sub(r"\\(.)", r"\1", name)
+
+
+class _Policy:
+    def __init__(self, overlay: Path, own_files: set[str], allowed_extra: set[str]) -> None:
+        self.overlay = os.path.realpath(overlay)
+        self.own = {os.path.realpath(f) for f in own_files}
+        self.extra = {os.path.realpath(f) for f in allowed_extra}
+
+        self._student: dict[str, bool] = {}
+
+    def is_student(self, path: str) -> bool:
+        known = self._student.get(path)
+        if known is None:
+            known = self._student[path] = os.path.realpath(path) in self.own
+        return known
+
+    def include_problem(self, target: str, system: bool) -> str:
+        real = os.path.realpath(target)
+        if "doctest" in real.lower():
+            return "includes the test framework"
+        if real in self.own:
+            if not real.endswith(HEADER_SUFFIXES):
+                return "includes a file that is not a header (only your .hpp/.h files)"
+            return ""
+        if real in self.extra:
+            return ""
+        if real.startswith(self.overlay + os.sep):
+            return "includes a file of the course that is not one of your files"
+        if system:
+            return ""
+        return ("includes a file outside your submission (only your own headers and the "
+                "standard/system headers)")
+
+
+def scan(preprocessed: str, overlay: Path, own_files: set[str],
+         allowed_extra: set[str] = frozenset(), forbidden: list[dict] | None = None) -> Scan:
+    """Checks one translation unit's `clang++ -E -dD` output. own_files: absolute paths of the
+    student's files in the overlay (the files the rules are about); allowed_extra: course
+    headers a student file may include (lab_todo.hpp); forbidden: the milestone's
+    {"regex", "why"} rules, applied to each student file's tokens."""
+    policy = _Policy(overlay, own_files, set(allowed_extra))
+    result = Scan()
+    stack: list[str] = []          # include stack of file names (as in the markers)
+    current, line = "", 1
+    pos, n = 0, len(preprocessed)
+    while pos < n:
+        if current and policy.is_student(current):
+            pos, current, line = _student_region(preprocessed, pos, current, line, stack,
+                                                 policy, result)
+            continue
+        m = _MARKER.search(preprocessed, pos)
+        if not m:
+            break
+        pos = m.end()
+        current, line = _marker(m, stack, current, policy, result)
+    for path, tokens in result.tokens.items():
+        _token_rules(path, tokens, result.findings)
+        if forbidden:
+            _forbidden_rules(path, tokens, forbidden, result.findings)
+    result.findings = _unique(result.findings)
+    return result
+
+
+def _marker(m: re.Match, stack: list[str], current: str, policy: _Policy,
+            result: Scan) -> tuple[str, int]:
+    number, name, flags = int(m.group(1)), _unescape(m.group(2)), m.group(3).split()
+    if "1" in flags:
+        parent = stack[-1] if stack else ""
+        if parent and policy.is_student(parent):
+            problem = policy.include_problem(name, "3" in flags)
+            result.includes.append((parent, -1, name))
+            if problem:
+                result.findings.append(Finding(os.path.realpath(parent), -1,
+                                               f"#include {Path(name).name}", problem))
+        stack.append(name)
+    elif "2" in flags:
+        if stack:
+            stack.pop()
+        if not stack or stack[-1] != name:
+            # Returned to a file other than the includer: only a forged marker does that.
+            if stack and policy.is_student(stack[-1]):
+                result.findings.append(Finding(os.path.realpath(stack[-1]), number,
+                                               "# line marker", "a line marker would disguise "
+                                               "where code comes from"))
+            if stack:
+                stack[-1] = name
+            else:
+                stack.append(name)
+    else:
+        if stack and stack[-1] != name:
+            if policy.is_student(stack[-1]):
+                result.findings.append(Finding(os.path.realpath(stack[-1]), number, "#line",
+                                               "#line would disguise where code comes from"))
+            stack[-1] = name
+        elif not stack:
+            stack.append(name)
+    return (stack[-1] if stack else name), number
+
+
+def _student_region(text: str, pos: int, current: str, line: int, stack: list[str],
+                    policy: _Policy, result: Scan) -> tuple[int, str, int]:
+    """Tokenizes from pos while the current file is a student file; returns at the next line
+    marker that leaves it (or the end)."""
+    real = os.path.realpath(current)
+    tokens = result.tokens.setdefault(real, [])
+    at_line_start = pos == 0 or text[pos - 1] == "\n"
+    n = len(text)
+    while pos < n:
+        if at_line_start:
+            m = _MARKER.match(text, pos)
+            if m:
+                pos = m.end()
+                name, line = _marker(m, stack, current, policy, result)
+                if name != current:
+                    return pos, name, line
+                continue
+            eol = text.find("\n", pos)
+            eol = n if eol < 0 else eol
+            d = _DIRECTIVE.match(text, pos, eol)
+            if d:
+                _directive(d.group(1), d.group(2), real, line, result)
+                pos = eol
+                continue
+        m = _TOKEN.match(text, pos)
+        if m is None:        # cannot happen: 'other' matches any character
+            pos += 1
+            continue
+        kind = m.lastgroup
+        if kind == "raw":
+            close = text.find(")" + m.group("delim") + '"', m.end())
+            end = n if close < 0 else close + len(m.group("delim")) + 2
+            tokens.append(Token("str", text[pos:end], real, line))
+            line += text.count("\n", pos, end)
+            pos = end
+            at_line_start = False
+            continue
+        pos = m.end()
+        if kind == "nl":
+            line += 1
+            at_line_start = True
+            continue
+        if kind == "ws":
+            continue
+        at_line_start = False
+        tokens.append(Token(kind, m.group(0), real, line))
+    return pos, current, line
+
+
+def _directive(kind: str, rest: str, path: str, line: int, result: Scan) -> None:
+    if kind == "undef":
+        result.findings.append(Finding(path, line, f"#undef {rest.strip()}",
+                                       "can unmake the test framework's macros"))
+    elif kind == "pragma":
+        result.findings.append(Finding(path, line, f"#pragma {rest.strip()}"[:60],
+                                       "a pragma (also from _Pragma) can switch off the "
+                                       "sanitizer or warnings; only '#pragma once' is allowed"))
+    else:
+        m = re.match(r"(\w+)(\()?(.*)$", rest)
+        if not m:
+            return
+        name, function_like, body = m.group(1), m.group(2), (m.group(3) or "").strip()
+        if name.startswith(("DOCTEST", "LAB_")) or name in _DOCTEST_SHORT:
+            result.findings.append(Finding(path, line, f"#define {name}",
+                                           "redefines a test-framework macro"))
+        elif function_like or (body and not re.fullmatch(r"[0-9][0-9'xXa-fA-FuUlL.]*", body)):
+            result.findings.append(Finding(
+                path, line, f"#define {name}",
+                "a macro with a body can rewrite the checkpoint code that includes your file; "
+                "use constexpr or an inline function (only include guards and numeric "
+                "constants are allowed)"))
+
+
+_DOCTEST_SHORT = set("""CHECK CHECK_FALSE CHECK_EQ CHECK_NE CHECK_GT CHECK_LT CHECK_GE CHECK_LE
+CHECK_UNARY CHECK_UNARY_FALSE CHECK_THROWS CHECK_THROWS_AS CHECK_THROWS_WITH CHECK_NOTHROW
+CHECK_MESSAGE REQUIRE REQUIRE_FALSE REQUIRE_EQ REQUIRE_NE REQUIRE_GT REQUIRE_LT REQUIRE_GE
+REQUIRE_LE REQUIRE_UNARY REQUIRE_THROWS REQUIRE_THROWS_AS REQUIRE_THROWS_WITH REQUIRE_NOTHROW
+REQUIRE_MESSAGE WARN WARN_FALSE WARN_MESSAGE TEST_CASE TEST_CASE_FIXTURE TEST_SUITE SUBCASE
+SCENARIO GIVEN WHEN THEN AND_WHEN AND_THEN FAIL FAIL_CHECK MESSAGE INFO CAPTURE
+REGISTER_REPORTER REGISTER_LISTENER""".split())
+
+
+def _token_rules(path: str, tokens: list[Token], findings: list[Finding]) -> None:
+    i, count = 0, len(tokens)
+    while i < count:
+        tok = tokens[i]
+        if tok.kind == "id":
+            why = FORBIDDEN_IDENTIFIERS.get(tok.text)
+            if why is None and _PREFIXES.match(tok.text):
+                why = ("talks to the test framework or the sanitizer"
+                       if not tok.text.startswith("DOCTEST") else
+                       "mentions the test framework (doctest)")
+            if why:
+                findings.append(Finding(path, tok.line, tok.text, why))
+            elif tok.text == "lab" and (i + 1 < count and tokens[i + 1].text == "::" or
+                                        i > 0 and tokens[i - 1].text == "namespace") and not (
+                    # LAB_TODO(...) expands to ::lab::todo(...): a TODO left in place is fine.
+                    i + 2 < count and tokens[i + 1].text == "::" and tokens[i + 2].text == "todo"
+                    and (i + 3 >= count or tokens[i + 3].text == "(")):
+                findings.append(Finding(path, tok.line, "lab::",
+                                        "uses the checkpoints' helper namespace lab::"))
+            elif tok.text == "extern" and i + 1 < count and tokens[i + 1].kind == "str":
+                findings.append(Finding(path, tok.line, f"extern {tokens[i + 1].text}",
+                                        "declares C symbols (extern \"C\"), e.g. to reach libc "
+                                        "or the sanitizer under another name"))
+            elif tok.text in ("__attribute__", "__attribute"):
+                end = _balanced(tokens, i + 1)
+                for name, line in _gnu_attribute_names(tokens[i + 1:end]):
+                    _attribute(path, line, name, findings, gnu_spelling=True)
+                i = end
+                continue
+        elif tok.text == "[" and i + 1 < count and tokens[i + 1].text == "[":
+            end = _attribute_end(tokens, i + 2)
+            for name, line in _std_attribute_names(tokens[i + 2:end]):
+                _attribute(path, line, name, findings, gnu_spelling=False)
+            i = end
+            continue
+        elif tok.kind == "str":
+            j, joined = i, ""
+            while j < count and tokens[j].kind == "str":
+                joined += _literal_body(tokens[j].text)
+                j += 1
+            if _BAD_STRING.search(joined):
+                findings.append(Finding(path, tok.line, joined[:60],
+                                        "names the process's own files (/proc, /dev/fd): the "
+                                        "test's arguments and files are off limits"))
+            i = j
+            continue
+        i += 1
+
+
+def _literal_body(text: str) -> str:
+    m = re.match(r'(?:u8|u|U|L)?R"([^(]*)\((.*)\)\1"$', text, re.S)
+    if m:
+        return m.group(2)
+    m = re.match(r'(?:u8|u|U|L)?"(.*)"$', text, re.S)
+    body = m.group(1) if m else text
+    return re.sub(r"\\(.)", r"\1", body)
+
+
+def _balanced(tokens: list[Token], i: int) -> int:
+    """Index after the parenthesized group starting at tokens[i] (or i if none)."""
+    if i >= len(tokens) or tokens[i].text != "(":
+        return i
+    depth = 0
+    for j in range(i, len(tokens)):
+        if tokens[j].text == "(":
+            depth += 1
+        elif tokens[j].text == ")":
+            depth -= 1
+            if depth == 0:
+                return j + 1
+    return len(tokens)
+
+
+def _attribute_end(tokens: list[Token], i: int) -> int:
+    depth = 0
+    for j in range(i, len(tokens) - 1):
+        t = tokens[j].text
+        if t in ("(", "[", "{"):
+            depth += 1
+        elif t in (")", "}") or (t == "]" and depth > 0):
+            depth -= 1
+        elif t == "]" and depth == 0 and tokens[j + 1].text == "]":
+            return j + 2
+    return len(tokens)
+
+
+def _norm(name: str) -> str:
+    if name.startswith("__") and name.endswith("__") and len(name) > 4:
+        return name[2:-2]
+    return name
+
+
+def _gnu_attribute_names(group: list[Token]) -> list[tuple[str, int]]:
+    """Names in __attribute__(( a, b(x), c )): the first identifier of each item at depth 2."""
+    names, depth, expect = [], 0, False
+    for t in group:
+        if t.text == "(":
+            depth += 1
+            expect = depth == 2
+            continue
+        if t.text == ")":
+            depth -= 1
+            continue
+        if depth == 2 and t.text == ",":
+            expect = True
+            continue
+        if expect and depth == 2:
+            names.append(("gnu::" + _norm(t.text), t.line))
+            expect = False
+    return names
+
+
+def _std_attribute_names(group: list[Token]) -> list[tuple[str, int]]:
+    """Names in [[ ... ]] (without the brackets), with `using ns:` and `ns::name` resolved."""
+    names, i, prefix = [], 0, ""
+    if len(group) >= 3 and group[0].text == "using":
+        prefix = _norm(group[1].text) + "::"
+        i = 3
+    depth, expect = 0, True
+    while i < len(group):
+        t = group[i]
+        if t.text in ("(", "[", "{"):
+            depth += 1
+        elif t.text in (")", "]", "}"):
+            depth -= 1
+        elif depth == 0 and t.text == ",":
+            expect = True
+        elif depth == 0 and expect and t.kind == "id":
+            name = _norm(t.text)
+            if i + 2 < len(group) and group[i + 1].text == "::":
+                name = _norm(t.text) + "::" + _norm(group[i + 2].text)
+                i += 2
+            names.append((prefix + name if "::" not in name else name, t.line))
+            expect = False
+        elif depth == 0 and expect:
+            names.append((t.text, t.line))
+            expect = False
+        i += 1
+    return names
+
+
+def _attribute(path: str, line: int, name: str, findings: list[Finding],
+               gnu_spelling: bool) -> None:
+    if name in ALLOWED_ATTRIBUTES or (gnu_spelling and name.split("::")[-1] in
+                                      ALLOWED_ATTRIBUTES):
+        return
+    findings.append(Finding(path, line, f"attribute {name}",
+                            "only standard attributes and a few gnu:: hints (noinline, cold, "
+                            "...) are allowed: constructor/destructor/section/weak/alias and "
+                            "the like run code before main() or replace symbols"))
+
+
+def _forbidden_rules(path: str, tokens: list[Token], rules: list[dict],
+                     findings: list[Finding]) -> None:
+    """The manifest's regexes on the file's tokens joined back into text (one line per source
+    line, literals blanked), so spacing, splices and comments change nothing."""
+    lines: dict[int, list[str]] = {}
+    for t in tokens:
+        text = '""' if t.kind in ("str", "chr") else t.text
+        cur = lines.setdefault(t.line, [])
+        if cur and _word(cur[-1][-1:]) and _word(text[:1]):
+            cur.append(" ")
+        cur.append(text)
+    for line, parts in sorted(lines.items()):
+        code = "".join(parts)
+        for rule in rules:
+            for m in re.finditer(rule["regex"], code):
+                findings.append(Finding(path, line, m.group(0), rule["why"], tamper=False))
+    # A construct split over lines (std::\nmutex) is still one construct: check the whole file.
+    whole = "".join("".join(p) + (" " if p and _word(p[-1][-1:]) else "")
+                    for _, p in sorted(lines.items()))
+    seen = {(f.construct, f.why) for f in findings if f.file == path}
+    for rule in rules:
+        for m in re.finditer(rule["regex"], whole):
+            if (m.group(0), rule["why"]) not in seen:
+                findings.append(Finding(path, 0, m.group(0), rule["why"], tamper=False))
+                seen.add((m.group(0), rule["why"]))
+
+
+def _word(ch: str) -> bool:
+    return bool(ch) and (ch.isalnum() or ch in "_$\"'" or ord(ch) > 127)
+
+
+def _unique(findings: list[Finding]) -> list[Finding]:
+    seen, result = set(), []
+    for f in findings:
+        key = (f.file, f.line, f.construct, f.why)
+        if key not in seen:
+            seen.add(key)
+            result.append(f)
+    return result
+
+
+# --- raw-text and build-output checks ----------------------------------------------------
+
+def raw_findings(path: str, data: bytes) -> list[Finding]:
+    """Checks that need the raw text: a #line directive or a GNU line marker (which would make
+    the preprocessed stream say that student code comes from another file). Over-approximated
+    on purpose: such a line anywhere, even in a comment, is refused."""
+    text = data.decode("utf-8", errors="replace").replace("\\\r\n", "").replace("\\\n", "")
+    return [Finding(path, text.count("\n", 0, m.start()) + 1, "#line",
+                    "a #line directive or line marker would disguise where code comes from")
+            for m in _RAW_LINE_DIRECTIVE.finditer(text)]
+
+
+def startup_findings(build_output: str, own_files: set[str]) -> list[Finding]:
+    """The build's -Werror=global-constructors / exit-time-destructors errors in student files:
+    code that would run before main() or after it."""
+    own = {os.path.realpath(f) for f in own_files}
+    found = []
+    for m in _STARTUP.finditer(build_output):
+        path = os.path.realpath(m.group(1))
+        if path in own:
+            found.append(Finding(path, int(m.group(2)), "static initializer" if "constructor"
+                                 in m.group(3) else "static destructor",
+                                 f"{m.group(3)}: code that runs before main() (or after it) "
+                                 "could fake a result; initialize with constant expressions"))
+    return found
+
+
+# --- translation units ---------------------------------------------------------------------
+
+@dataclass
+class Unit:
+    source: str
+    directory: str
+    argv: list[str]          # the compiler command without -o/-c/-MD..., launcher removed
+
+
+def units(compile_commands: list[dict], label: str) -> list[Unit]:
+    """The translation units of milestone `label` (m1, ...): its checkpoint executables and
+    its track library, from compile_commands.json."""
+    wanted = re.compile(rf"CMakeFiles/(?:{label}_checkpoints|{label}_plain|lab_track_{label})"
+                        r"\.dir/")
+    result = []
+    for entry in compile_commands:
+        argv = entry.get("arguments") or shlex.split(entry.get("command", ""))
+        out = entry.get("output") or (argv[argv.index("-o") + 1] if "-o" in argv else "")
+        if not wanted.search(out):
+            continue
+        result.append(Unit(entry["file"], entry["directory"], preprocess_argv(argv)))
+    return result
+
+
+def preprocess_argv(argv: list[str]) -> list[str]:
+    """A compile command turned into `-E -dD` to stdout: no launcher (ccache), no output or
+    dependency files."""
+    args = list(argv)
+    while args and os.path.basename(args[0]) in ("ccache", "sccache", "distcc"):
+        args.pop(0)
+    out, skip = [], False
+    for a in args:
+        if skip:
+            skip = False
+            continue
+        if a in ("-o", "-MF", "-MT", "-MQ"):
+            skip = True
+            continue
+        if a in ("-c", "-MD", "-MMD", "-Winvalid-pch") or a.startswith(("-o", "-MF")) and \
+                len(a) > 3 and a[:3] in ("-o/", "-MF"):
+            continue
+        out.append(a)
+    return out + ["-E", "-dD", "-Wno-everything"]

@@ -1,0 +1,433 @@
+"""Runs the processes that student code can influence (configure, build, checkpoint runs) in a
+sandbox, with limits, and makes sure every one of them is gone before the grader goes on.
+
+Three modes, strongest first; `Sandbox.detect()` picks the strongest that works here and
+`Sandbox.mode` / `Sandbox.describe()` say which (the reports record it):
+
+  bubblewrap  bwrap(1): its own user, PID, network, IPC and mount namespaces. Only the paths
+              given are visible (read-only unless named writable), /tmp is private, there is
+              no network, and when the command ends (or is killed) its PID namespace dies with
+              everything it started (setsid children included). As root the grader first
+              switches to a sandbox uid (setpriv), so the sandboxed processes are another user
+              outside the namespace too.
+  setpriv     no namespaces (an unprivileged container, e.g. Docker's default seccomp profile),
+              but root: the command runs as a sandbox uid with rlimits; file permissions keep
+              it out of the course tree, and afterwards every process of that uid is killed.
+              The network and the rest of the file system stay visible (read-only by
+              permissions).
+  none        neither (a student grading on their own machine): rlimits and a process group
+              only. Never use it for untrusted submissions.
+
+Limits: RLIMIT_CPU, RLIMIT_AS (not for ThreadSanitizer runs, which reserve terabytes of
+address space), RLIMIT_FSIZE, RLIMIT_NPROC (sandbox uid only), RLIMIT_NOFILE, no core files,
+and a wall-clock timeout that kills the whole sandbox.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import select
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BUBBLEWRAP, SETPRIV, NONE = "bubblewrap", "setpriv", "none"
+MODES = (BUBBLEWRAP, SETPRIV, NONE)
+# Sandbox uids: one per concurrent run (so that "kill every process of the uid" never hits a
+# neighbour). Unnamed uids, far from Debian's system and user ranges.
+UID_BASE = int(os.environ.get("LAB_SANDBOX_UID", "62000"))
+UID_SLOTS = 16
+MAX_CAPTURE = 512 * 1024          # bytes of a command's output kept (head and tail)
+# Host folders every sandboxed program needs (read-only). /etc holds the loader cache and the
+# alternatives symlinks (c++, cc); secrets there are readable by root only.
+SYSTEM_DIRS = ("/usr", "/etc", "/opt")
+SYSTEM_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+
+
+class SandboxError(Exception):
+    """The sandbox itself cannot work here (not the submission's fault); says how to fix."""
+
+
+@dataclass
+class Limits:
+    wall: float                         # seconds; the whole sandbox is killed after this
+    cpu: int | None = None              # seconds of CPU per process (RLIMIT_CPU)
+    memory: int | None = None           # bytes of address space per process (RLIMIT_AS)
+    fsize: int = 512 << 20              # bytes of the largest file a process may write
+    nproc: int = 512                    # processes and threads of the sandbox uid
+    nofile: int = 1024
+
+
+@dataclass
+class Result:
+    returncode: int                     # negative: killed by that signal (in every mode)
+    output: str                         # stdout + stderr, capped, decoded with replacement
+    seconds: float
+    timed_out: bool = False
+    mode: str = NONE
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out
+
+
+@dataclass
+class Sandbox:
+    mode: str = NONE
+    reason: str = ""                    # why this mode (the stronger ones failed because ...)
+    uid_base: int = UID_BASE
+    _free: list[int] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # --- choosing a mode -------------------------------------------------------------------
+
+    @classmethod
+    def detect(cls, wanted: str = "auto", probe_paths: list[Path] | None = None) -> "Sandbox":
+        """The strongest mode that works (or exactly `wanted`; SandboxError if it cannot)."""
+        if wanted not in ("auto", *MODES):
+            raise SandboxError(f"--sandbox {wanted}: choose auto, {', '.join(MODES)}")
+        paths = [Path(p) for p in (probe_paths or [])]
+        reasons = []
+        for mode in (BUBBLEWRAP, SETPRIV, NONE):
+            if wanted not in ("auto", mode):
+                continue
+            box = cls(mode=mode)
+            why = box._probe(paths)
+            if not why:
+                box.reason = "; ".join(reasons)
+                return box
+            reasons.append(f"{mode}: {why}")
+            if wanted == mode:
+                raise SandboxError(f"the {mode} sandbox does not work here: {why}")
+        raise SandboxError("no sandbox mode works here: " + "; ".join(reasons))
+
+    def _probe(self, paths: list[Path]) -> str:
+        """'' when this mode works here; otherwise why not."""
+        if self.mode == NONE:
+            return ""
+        if self.mode == SETPRIV and os.geteuid() != 0:
+            return "needs root (to run as another uid)"
+        if self.mode == SETPRIV and not shutil.which("setpriv"):
+            return "setpriv is not installed (apt-get install util-linux)"
+        if self.mode == BUBBLEWRAP and not shutil.which("bwrap"):
+            return "bwrap is not installed (apt-get install bubblewrap)"
+        if os.geteuid() == 0 and not shutil.which("setpriv"):
+            return "setpriv is not installed (apt-get install util-linux)"
+        try:
+            res = self.run(["/bin/sh", "-c", "exit 0"], ro=paths, rw=[], cwd=Path("/"),
+                           limits=Limits(wall=20, cpu=10, nproc=64), env={"PATH": "/usr/bin:/bin"})
+        except (OSError, SandboxError) as exc:
+            return str(exc)
+        if not res.ok:
+            return (res.output.strip().splitlines() or [f"exit code {res.returncode}"])[-1]
+        return ""
+
+    def describe(self) -> str:
+        """One line for the reports: the mode and what it means."""
+        text = {
+            BUBBLEWRAP: "bubblewrap (own user, PID, mount and network namespaces; another uid; "
+                        "course tree read-only; rlimits)" if os.geteuid() == 0 else
+                        "bubblewrap (own user, PID, mount and network namespaces, same uid "
+                        "outside; course tree read-only; rlimits)",
+            SETPRIV: "setpriv (another uid, rlimits, every process of that uid killed after "
+                     "each step; no namespaces, so the network is reachable)",
+            NONE: "none (rlimits only: NOT safe for untrusted code)",
+        }[self.mode]
+        return text
+
+    # --- uids ------------------------------------------------------------------------------
+
+    @property
+    def switches_uid(self) -> bool:
+        return self.mode in (BUBBLEWRAP, SETPRIV) and os.geteuid() == 0
+
+    def _take_uid(self) -> int | None:
+        if not self.switches_uid:
+            return None
+        with self._lock:
+            if not self._free:
+                self._free = list(range(self.uid_base + UID_SLOTS - 1, self.uid_base - 1, -1))
+            if len(self._free) == 0:
+                raise SandboxError("more concurrent sandboxed runs than sandbox uids")
+            return self._free.pop()
+
+    def _give_uid(self, uid: int | None) -> None:
+        if uid is not None:
+            with self._lock:
+                self._free.append(uid)
+
+    def owner(self) -> int:
+        """The uid that owns writable sandbox folders (the sandbox uids share one gid)."""
+        return self.uid_base if self.switches_uid else os.geteuid()
+
+    def writable(self, path: Path) -> Path:
+        """Creates `path` (if needed) as a folder the sandboxed processes may write: owned by
+        the sandbox group and group-writable, with every file in it too."""
+        path.mkdir(parents=True, exist_ok=True)
+        if self.switches_uid:
+            gid = self.uid_base
+            for folder, dirs, files in os.walk(path):
+                for name in [folder] + [os.path.join(folder, n) for n in dirs + files]:
+                    try:
+                        os.lchown(name, -1, gid)
+                        if not os.path.islink(name):
+                            mode = os.lstat(name).st_mode
+                            os.chmod(name, (mode | 0o060 | (0o2010 if os.path.isdir(name)
+                                                             else 0)) & ~0o002)
+                    except FileNotFoundError:
+                        pass
+        return path
+
+    def seal(self, path: Path) -> None:
+        """setpriv mode: makes a folder the sandbox wrote read-only to it again (the
+        bubblewrap mode mounts it read-only instead). Owner and group become the grader's."""
+        if self.mode != SETPRIV or not path.exists():
+            return
+        for folder, dirs, files in os.walk(path):
+            for name in [folder] + [os.path.join(folder, n) for n in dirs + files]:
+                try:
+                    os.lchown(name, os.geteuid(), os.getegid())
+                    if not os.path.islink(name):
+                        os.chmod(name, os.lstat(name).st_mode & ~0o7022)
+                except FileNotFoundError:
+                    pass
+
+    # --- running ---------------------------------------------------------------------------
+
+    def run(self, argv: list[str], *, ro: list[Path], rw: list[Path], cwd: Path,
+            limits: Limits, env: dict[str, str], hide: list[Path] | None = None,
+            tmp: Path | None = None) -> Result:
+        """Runs argv in the sandbox and returns only after every process it started is gone.
+
+        ro / rw: host paths visible to the command (read-only / writable), at the same path.
+        hide: folders under an ro path that stay invisible (an empty folder in their place).
+        tmp: a host folder that is the command's /tmp (default: a private empty one).
+        Outside the bubblewrap mode, ro/rw/hide are not enforced by mounts: the sandbox uid's
+        file permissions are what protects the rest (see seal() and writable())."""
+        uid = self._take_uid()
+        try:
+            return self._run(argv, ro, rw, cwd, limits, dict(env), hide or [], tmp, uid)
+        finally:
+            self._give_uid(uid)
+
+    def _run(self, argv, ro, rw, cwd, limits, env, hide, tmp, uid) -> Result:
+        info_r = info_w = None
+        prefix: list[str] = []
+        if uid is not None:
+            prefix = ["setpriv", f"--reuid={uid}", f"--regid={self.uid_base}", "--clear-groups",
+                      "--inh-caps=-all", "--"]
+        if self.mode == BUBBLEWRAP:
+            info_r, info_w = os.pipe()
+            cmd = prefix + self._bwrap_args(ro, rw, cwd, hide, tmp, info_w) + ["--", *argv]
+            env.setdefault("TMPDIR", "/tmp")
+        else:
+            cmd = prefix + list(argv)
+            if tmp is not None:
+                env["TMPDIR"] = str(tmp)
+        env.setdefault("HOME", env.get("TMPDIR", "/tmp"))
+        env.setdefault("PATH", "/usr/bin:/bin")
+        nproc = limits.nproc if uid is not None else None
+
+        def limit_child() -> None:
+            os.umask(0o002)   # files it creates stay writable for the other sandbox uids
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limits.fsize, limits.fsize))
+            resource.setrlimit(resource.RLIMIT_NOFILE, (limits.nofile, limits.nofile))
+            if limits.cpu:
+                resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu, limits.cpu + 5))
+            if limits.memory:
+                resource.setrlimit(resource.RLIMIT_AS, (limits.memory, limits.memory))
+            if nproc:
+                resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+
+        start = time.monotonic()
+        timed_out = False
+        chunks = _Capture()
+        try:
+            proc = subprocess.Popen(
+                cmd, cwd=str(cwd) if self.mode != BUBBLEWRAP else "/",
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                preexec_fn=limit_child, pass_fds=(info_w,) if info_w is not None else ())
+        except OSError as exc:
+            for fd in (info_r, info_w):
+                if fd is not None:
+                    os.close(fd)
+            raise SandboxError(f"cannot start {cmd[0]}: {exc}") from exc
+        if info_w is not None:
+            os.close(info_w)
+        inner_pid = None
+        info_buf = b""
+        out_fd = proc.stdout.fileno()
+        deadline = start + limits.wall
+        try:
+            while proc.poll() is None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    timed_out = True
+                    break
+                streams = [out_fd] + ([info_r] if info_r is not None and inner_pid is None
+                                      else [])
+                ready, _, _ = select.select(streams, [], [], min(left, 0.2))
+                for fd in ready:
+                    data = os.read(fd, 65536)
+                    if fd == info_r:
+                        info_buf += data
+                        inner_pid = _child_pid(info_buf) if data else -1
+                    else:
+                        chunks.add(data)
+        finally:
+            _kill_group(proc)
+            proc.wait()
+            if inner_pid is None and info_r is not None:
+                inner_pid = _child_pid(_read_ready(info_r, 0.5))
+            # Everything the command left behind dies before its output is read to the end
+            # (a background process could otherwise hold the pipe open, or write later).
+            self._reap(uid, inner_pid if inner_pid and inner_pid > 0 else None)
+            end = time.monotonic() + 2
+            while time.monotonic() < end:
+                ready, _, _ = select.select([out_fd], [], [], max(0.0, end - time.monotonic()))
+                if not ready:
+                    break
+                data = os.read(out_fd, 65536)
+                if not data:
+                    break
+                chunks.add(data)
+            proc.stdout.close()
+            if info_r is not None:
+                os.close(info_r)
+        code = proc.returncode
+        if self.mode == BUBBLEWRAP and 128 < code <= 128 + 64:
+            code = 128 - code     # bwrap reports a child killed by signal N as 128 + N
+        return Result(code if not timed_out else -signal.SIGKILL, chunks.text(),
+                      time.monotonic() - start, timed_out, self.mode)
+
+    def _bwrap_args(self, ro, rw, cwd, hide, tmp, info_fd) -> list[str]:
+        args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
+                "--info-fd", str(info_fd), "--proc", "/proc", "--dev", "/dev"]
+        for d in SYSTEM_DIRS:
+            if os.path.isdir(d):
+                args += ["--ro-bind", d, d]
+        for link in SYSTEM_LINKS:
+            if os.path.islink(link):
+                args += ["--symlink", os.readlink(link), link]
+            elif os.path.isdir(link):
+                args += ["--ro-bind", link, link]
+        if tmp is not None:
+            args += ["--bind", str(tmp), "/tmp"]
+        else:
+            args += ["--tmpfs", "/tmp"]
+        # Shorter paths first, so that a writable build folder inside the read-only course tree
+        # is mounted on top of it (bwrap applies the arguments in order).
+        mounts = sorted([(str(p), "--ro-bind") for p in ro] + [(str(p), "--bind") for p in rw]
+                        + [(str(p), "--tmpfs") for p in hide],
+                        key=lambda m: (m[0].count("/"), m[1] != "--ro-bind"))
+        for path, kind in mounts:
+            if not os.path.exists(path):
+                continue
+            if kind == "--tmpfs":
+                args += ["--tmpfs", path]
+            else:
+                args += [kind, path, path]
+        args += ["--chdir", str(cwd), "--setenv", "HOME", "/tmp"]
+        return args
+
+    def _reap(self, uid: int | None, inner_pid: int | None) -> None:
+        """Returns when no process of this run is left: every process of the sandbox uid is
+        killed (setpriv, and bubblewrap as root), or the PID namespace's init is gone."""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            alive = _pids_of_uid(uid) if uid is not None else []
+            if inner_pid is not None and _alive(inner_pid):
+                alive.append(inner_pid)
+            if not alive:
+                return
+            for pid in alive:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            time.sleep(0.02)
+        raise SandboxError("processes of the sandbox survived SIGKILL for 10 s")
+
+
+class _Capture:
+    """Keeps the first and the last MAX_CAPTURE/2 bytes of a stream."""
+
+    def __init__(self) -> None:
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.dropped = 0
+
+    def add(self, data: bytes) -> None:
+        half = MAX_CAPTURE // 2
+        if len(self.head) < half:
+            take = half - len(self.head)
+            self.head += data[:take]
+            data = data[take:]
+        if data:
+            self.tail += data
+            if len(self.tail) > half:
+                self.dropped += len(self.tail) - half
+                del self.tail[:len(self.tail) - half]
+
+    def text(self) -> str:
+        middle = f"\n[... {self.dropped} bytes of output cut ...]\n".encode() \
+            if self.dropped else b""
+        return bytes(self.head + middle + self.tail).decode("utf-8", errors="replace")
+
+
+def _child_pid(info: bytes) -> int | None:
+    try:
+        return int(json.loads(info.decode() or "{}").get("child-pid"))
+    except (ValueError, TypeError, json.JSONDecodeError):
+        return None
+
+
+def _read_ready(fd: int, timeout: float) -> bytes:
+    data = b""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        ready, _, _ = select.select([fd], [], [], max(0.0, end - time.monotonic()))
+        if not ready:
+            break
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _pids_of_uid(uid: int) -> list[int]:
+    found = []
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        try:
+            if os.stat(f"/proc/{entry}").st_uid == uid and _alive(int(entry)):
+                found.append(int(entry))
+        except OSError:
+            continue
+    return found

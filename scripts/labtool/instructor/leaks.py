@@ -1,0 +1,398 @@
+"""The starter never hands out the solution: no solution code in starter prose or early hints.
+
+    python3 scripts/labtool/instructor/leaks.py [ROOT]      # prints every leak; exit 1 if any
+    cd scripts && python3 -m labtool.instructor.leaks       # the same
+
+A student reads the starter's comments, its `LAB_TODO("...")` messages (which `scripts/lab
+check` prints as the first failure) and, on request, the milestone's hints. If any of them
+contains a statement of the reference solution, the student can transcribe instead of decide.
+This check finds such leaks mechanically:
+
+  solution fragments  every run of 4 tokens inside one statement of a function body in
+                      solutions/**.hpp|cpp ("statement": the tokens between `;`, `{` and `}`),
+                      after normalization: comments and whitespace dropped, `std::` and
+                      `this->` dropped, string and character literals kept as single tokens.
+                      A fragment that also occurs in the code of the starter tree (given code,
+                      shared signatures such as `exported_names(kind, name)` when the starter
+                      calls it) is not secret and is ignored.
+  places searched     every comment, every string literal (a `LAB_TODO` message is one) of
+                      starter/**.hpp|cpp, the whole text of starter/**.md, and every hint of
+                      checkpoints/*/manifest.json except the last one, which is the near-code
+                      rung of the ladder and may show solution code.
+
+The prose is tokenized like code, so `requests_.fetch_add(1, std::memory_order_relaxed)` in a
+comment matches the same statement in the solution, whatever the spacing or `std::`. A leak is
+reported once per run of overlapping matches, with the starter (or hint) position and the
+solution statement it comes from. A line that must quote such a fragment for another reason
+carries the marker `lab-leaks: allow` on the same line (never used in this course so far).
+
+`find_leaks(root)` returns the list; `selftest`'s static step and `export-student` fail when it
+is not empty.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ALLOW_MARKER = "lab-leaks: allow"
+WINDOW = 4  # tokens: "a normalized code fragment of 4 or more tokens"
+CODE_SUFFIXES = (".hpp", ".cpp", ".h", ".cc")
+
+
+@dataclass(frozen=True)
+class Leak:
+    """One solution fragment found where a student reads it."""
+
+    where: str     # "starter/02-relaxed-metrics/metrics_collector.hpp:71" or a hint
+    kind: str      # "comment", "string literal", "LAB_TODO message", "markdown", "hint 2 of 4"
+    text: str      # the leaked tokens, as they appear (normalized, space-separated)
+    solution: str  # "solutions/02-relaxed-metrics/metrics_collector.hpp:94: <statement>"
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.kind} contains solution code `{self.text}` (from {self.solution})"
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # "id", "num", "str", "chr", "punct", "comment", "pp"
+    text: str
+    line: int
+
+
+# --- lexing ---------------------------------------------------------------------------------
+
+_PUNCT = sorted("""
+    ... <<= >>= <=> -> ++ -- << >> <= >= == != && || += -= *= /= %= &= |= ^= :: .* ->*
+    { } [ ] ( ) ; : , . ? ! ~ + - * / % & | ^ = < > #
+""".split(), key=len, reverse=True)
+
+_LEX = re.compile(
+    r"(?P<comment>//[^\n]*|/\*.*?\*/)"
+    r"|(?P<raw>R\"(?P<delim>[^(\s]{0,16})\(.*?\)(?P=delim)\")"
+    r"|(?P<str>(?:u8|u|U|L)?\"(?:\\.|[^\"\\\n])*\")"
+    r"|(?P<chr>(?:u8|u|U|L)?'(?:\\.|[^'\\\n]){1,4}')"
+    r"|(?P<num>\.?\d(?:[\w.']|[eEpP][+-])*)"
+    r"|(?P<id>[A-Za-z_]\w*)"
+    r"|(?P<punct>" + "|".join(re.escape(p) for p in _PUNCT) + r")"
+    r"|(?P<ws>\s+)"
+    r"|(?P<other>.)",
+    re.S,
+)
+
+
+def lex(text: str, first_line: int = 1) -> list[Token]:
+    """Tokens of C++ source (or of prose, lexed as if it were code). Whitespace is dropped;
+    a character that starts no token (an unpaired quote in prose, say) is its own token."""
+    tokens = []
+    line = first_line
+    for m in _LEX.finditer(text):
+        kind = m.lastgroup
+        value = m.group()
+        if kind == "raw":
+            kind = "str"
+        if kind != "ws":
+            tokens.append(Token("punct" if kind == "other" else kind, value, line))
+        line += value.count("\n")
+    return tokens
+
+
+def _mark_preprocessor(tokens: list[Token]) -> list[Token]:
+    """Preprocessor lines (`#include ...`, `#pragma once`) are neither code nor prose."""
+    out = []
+    pp_line = None
+    for i, t in enumerate(tokens):
+        if t.text == "#" and (i == 0 or tokens[i - 1].line != t.line):
+            pp_line = t.line
+        if t.line == pp_line and t.kind != "comment":
+            out.append(Token("pp", t.text, t.line))
+        else:
+            out.append(t)
+    return out
+
+
+def normalize(tokens: list[Token]) -> list[Token]:
+    """Drops `std ::` and `this ->`: `std::memory_order_relaxed` and `memory_order_relaxed`
+    are the same fragment, and so are `this->count_` and `count_`."""
+    out = []
+    i = 0
+    while i < len(tokens):
+        t = tokens[i]
+        nxt = tokens[i + 1].text if i + 1 < len(tokens) else ""
+        if (t.text, nxt) in (("std", "::"), ("this", "->")):
+            i += 2
+            continue
+        out.append(t)
+        i += 1
+    return out
+
+
+def statements(tokens: list[Token]) -> list[list[Token]]:
+    """Code tokens split at `;`, `{` and `}` (the separators themselves dropped)."""
+    result, current = [], []
+    for t in tokens:
+        if t.text in (";", "{", "}") and t.kind == "punct":
+            if current:
+                result.append(current)
+            current = []
+        else:
+            current.append(t)
+    if current:
+        result.append(current)
+    return result
+
+
+# How much a token says about a solution. A leak must weigh at least SECRET_WEIGHT in all:
+# keywords, common types and the names of the std::atomic operations weigh nothing (every
+# lesson and API comment mentions them), one-letter names and numbers weigh half, other names
+# and literals one, private members (`count_`) and memory orders two. So `fetch_add(1)` (any
+# counter, any tutorial), `counts[i]` and `ceil(p *` (a contract in a comment) are not
+# secrets, while `count_.fetch_add(` and `(1, memory_order_release` are.
+GENERIC = frozenset("""
+    alignas auto bool break case catch char class const constexpr continue default delete do
+    double else false for if int long new noexcept nullptr operator return sizeof static
+    static_cast struct switch template throw true try typename using void while
+    uint64_t int64_t uint32_t size_t string string_view vector array atomic
+    load store exchange fetch_add fetch_sub fetch_and fetch_or compare_exchange_weak
+    compare_exchange_strong size begin end empty front back data push_back
+""".split())
+SECRET_WEIGHT = 2.0
+
+
+def weight(text: str) -> float:
+    if not text or not (text[0].isalnum() or text[0] in "_\"'"):
+        return 0.0
+    if text in GENERIC:
+        return 0.0
+    if text.startswith("memory_order") or (text.endswith("_") and len(text) > 1):
+        return 2.0
+    if text[0].isdigit() or len(text) == 1:
+        return 0.5
+    return 1.0
+
+
+def windows(seq: list[Token]) -> list[tuple[tuple[str, ...], int]]:
+    """Every run of WINDOW tokens: (texts, index of the first)."""
+    return [(tuple(t.text for t in seq[i:i + WINDOW]), i) for i in range(len(seq) - WINDOW + 1)]
+
+
+# --- the solution's secrets -----------------------------------------------------------------
+
+_NOT_A_FUNCTION = {"class", "struct", "namespace", "enum", "union", "extern", "requires"}
+
+
+def function_body_tokens(tokens: list[Token]) -> list[Token]:
+    """The code tokens inside function bodies, `;` `{` `}` kept as separators. Outside a
+    body, a `{` opens one when the tokens since the last `;` `{` `}` hold a `)` and start no
+    class/struct/namespace/enum (so `count_{0}` at class scope is skipped)."""
+    code = [t for t in tokens if t.kind not in ("comment", "pp")]
+    out: list[Token] = []
+    stack: list[bool] = []  # per open brace: is it (inside) a function body?
+    header: list[Token] = []
+    for t in code:
+        inside = bool(stack) and stack[-1]
+        if t.kind == "punct" and t.text == "{":
+            opens_function = inside or (
+                any(h.text == ")" for h in header)
+                and not (header and header[0].text in _NOT_A_FUNCTION)
+                and not any(h.text in _NOT_A_FUNCTION for h in header[:3])
+            )
+            stack.append(opens_function)
+            if inside:
+                out.append(t)
+            elif opens_function:
+                out.append(Token("punct", ";", t.line))  # a body starts a fresh statement
+            header = []
+            continue
+        if t.kind == "punct" and t.text == "}":
+            if stack:
+                stack.pop()
+            if stack and stack[-1]:
+                out.append(t)
+            header = []
+            continue
+        if inside:
+            out.append(t)
+        else:
+            header = [] if t.text == ";" else header + [t]
+    return out
+
+
+@dataclass(frozen=True)
+class _Origin:
+    path: str
+    line: int
+    statement: str
+
+
+def solution_fragments(root: Path) -> dict[tuple[str, ...], _Origin]:
+    """Every WINDOW-token fragment of a solution statement, with where it comes from."""
+    found: dict[tuple[str, ...], _Origin] = {}
+    for path in sorted((root / "solutions").rglob("*")):
+        if not path.is_file() or path.suffix not in CODE_SUFFIXES:
+            continue
+        rel = path.relative_to(root).as_posix()
+        body = normalize(function_body_tokens(_mark_preprocessor(lex(_read(path)))))
+        for stmt in statements(body):
+            text = " ".join(t.text for t in stmt)
+            for key, i in windows(stmt):
+                found.setdefault(key, _Origin(rel, stmt[i].line, text))
+    return found
+
+
+def given_fragments(root: Path) -> set[tuple[str, ...]]:
+    """Fragments that the starter's own code already shows: not secrets."""
+    given: set[tuple[str, ...]] = set()
+    for path in _starter_files(root, CODE_SUFFIXES):
+        code = [t for t in _mark_preprocessor(lex(_read(path))) if t.kind not in ("comment", "pp")]
+        for stmt in statements(normalize(code)):
+            given.update(key for key, _ in windows(stmt))
+    return given
+
+
+# --- where students read --------------------------------------------------------------------
+
+@dataclass
+class _Prose:
+    where: str            # file path (a line is added per leak) or a hint label
+    kind: str
+    tokens: list[Token]   # lexed prose, lines as in the file
+    with_line: bool = True
+
+
+def _starter_files(root: Path, suffixes: tuple[str, ...]) -> list[Path]:
+    return [p for p in sorted((root / "starter").rglob("*"))
+            if p.is_file() and p.suffix in suffixes]
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8", errors="replace")
+
+
+def _comment_text(token: Token) -> str:
+    return token.text[2:] if token.text.startswith("//") else token.text[2:-2]
+
+
+def _string_text(token: Token) -> str:
+    text = token.text
+    if text.startswith("R\"") or "R\"" in text[:3]:
+        start = text.index("(") + 1
+        return text[start:text.rindex(")")]
+    start = text.index("\"") + 1
+    return text[start:-1].replace("\\\"", "\"").replace("\\\\", "\\").replace("\\n", "\n")
+
+
+def starter_prose(root: Path) -> list[_Prose]:
+    """Comments (consecutive line comments joined), string literals (adjacent ones joined, as
+    the compiler joins them) and Markdown files of the starter tree, lexed as code."""
+    prose: list[_Prose] = []
+    for path in _starter_files(root, CODE_SUFFIXES):
+        rel = path.relative_to(root).as_posix()
+        lines = _read(path).splitlines()
+        tokens = lex(_read(path))
+        block: list[Token] = []
+        block_kind = ""
+        last_line = -10
+
+        def flush():
+            nonlocal block, block_kind
+            if block:
+                prose.append(_Prose(rel, block_kind, block))
+            block, block_kind = [], ""
+
+        for i, t in enumerate(tokens):
+            if ALLOW_MARKER in lines[t.line - 1] if t.line - 1 < len(lines) else False:
+                continue
+            if t.kind == "comment":
+                kind = "comment"
+                inner = lex(_comment_text(t), t.line)
+            elif t.kind == "str":
+                kind = "string literal"
+                j = i - 1
+                while j >= 0 and tokens[j].kind == "str":
+                    j -= 1
+                if j >= 1 and tokens[j].text == "(" and tokens[j - 1].text == "LAB_TODO":
+                    kind = "LAB_TODO message"
+                inner = lex(_string_text(t), t.line)
+            else:
+                flush()
+                continue
+            # Join a comment to the comment on the line before, a literal to the one before it.
+            if block and (kind != block_kind or (kind == "comment" and t.line > last_line + 1)):
+                flush()
+            block_kind = kind
+            block.extend(inner)
+            last_line = t.line + t.text.count("\n")
+        flush()
+    for path in _starter_files(root, (".md",)):
+        rel = path.relative_to(root).as_posix()
+        text = "\n".join(line for line in _read(path).splitlines() if ALLOW_MARKER not in line)
+        prose.append(_Prose(rel, "markdown", lex(text)))
+    return prose
+
+
+def hint_prose(root: Path) -> list[_Prose]:
+    """Every hint but the last of every manifest."""
+    prose: list[_Prose] = []
+    for manifest in sorted((root / "checkpoints").glob("*/manifest.json")):
+        rel = manifest.relative_to(root).as_posix()
+        try:
+            hints = json.loads(_read(manifest)).get("hints", [])
+        except json.JSONDecodeError as e:
+            raise SystemExit(f"{rel}: not valid JSON ({e}); fix it, then run the leak check again")
+        for n, hint in enumerate(hints[:-1], start=1):
+            prose.append(_Prose(f"{rel}: hint {n} of {len(hints)}", "hint", lex(str(hint)),
+                                with_line=False))
+    return prose
+
+
+# --- the check ------------------------------------------------------------------------------
+
+def find_leaks(root: Path) -> list[Leak]:
+    """Every place where a student reads a solution fragment (see the module docstring)."""
+    root = Path(root)
+    secret = solution_fragments(root)
+    for key in given_fragments(root):
+        secret.pop(key, None)
+    leaks: list[Leak] = []
+    for p in starter_prose(root) + hint_prose(root):
+        seq = normalize(p.tokens)
+        hits = [(i, secret[key]) for key, i in windows(seq) if key in secret]
+        # One leak per run of overlapping windows, if the run says enough (see weight()).
+        start = end = None
+        origin = None
+        for i, o in hits + [(None, None)]:
+            if start is not None and (i is None or i > end + WINDOW):
+                run = seq[start:end + WINDOW]
+                if sum(weight(t.text) for t in run) >= SECRET_WEIGHT:
+                    where = f"{p.where}:{seq[start].line}" if p.with_line else p.where
+                    leaks.append(Leak(where, p.kind, " ".join(t.text for t in run),
+                                      f"{origin.path}:{origin.line}: {origin.statement}"))
+                start = None
+            if i is None:
+                break
+            if start is None:
+                start, origin = i, o
+            end = i
+    return leaks
+
+
+def main(argv: list[str]) -> int:
+    root = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parents[3]
+    if not (root / "starter").is_dir() or not (root / "solutions").is_dir():
+        print(f"leaks: {root} has no starter/ and solutions/: pass the course's root folder",
+              file=sys.stderr)
+        return 2
+    leaks = find_leaks(root)
+    for leak in leaks:
+        print(leak)
+    print(f"leaks: {len(leaks)} solution fragment(s) in starter comments, strings, Markdown "
+          "or early hints" + ("" if leaks else " (none)"))
+    return 1 if leaks else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,255 @@
+"""Tests of scripts/labtool/feedback.py on real outputs.
+
+Run: python3 -m unittest discover -s scripts/tests -t scripts -p 'test_feedback.py'
+
+The fixtures in fixtures/feedback/ are the real outputs of broken trees, trimmed only where
+said, built from a copy of solutions/ with one mistake planted per milestone:
+  tsan_m1_*        student preset (clang, TSan), 01: a plain uint64_t count (load + store race)
+  tsan_m3_*        03: the bucket's fetch_add relaxed (the test's payload races)
+  doctest_m5_*     05: the gauge typed "counter" (the exposition tests compare texts)
+  doctest_xml_*    the same failure in doctest's XML report (what the grader reads)
+  ctest_m4_*       04: try_increment's CAS never refreshes its expected value (CTest console)
+  junit_m4_*       the JUnit entry CTest writes for that timeout (nothing says "timeout")
+  asan_m3_*        asan preset (gcc), 03: counts_[bucket + 3] (stack frame object list cut
+                   to its first lines)
+  ubsan_m1_*       asan preset, 01: a signed fixed-point overflow in add()
+The broken trees were /tmp/G/tree (TSan) and /tmp/G/tree-asan (ASan), the repository
+/work/main: those are the paths the tests give as Paths.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import unittest
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from labtool import feedback as fb  # noqa: E402
+
+FIXTURES = HERE / "fixtures" / "feedback"
+TSAN = fb.Paths(Path("/work/main"), Path("/tmp/G/tree"), "starter")
+ASAN = fb.Paths(Path("/work/main"), Path("/tmp/G/tree-asan"), "starter")
+NOISE = re.compile(r"BuildId|\+0x[0-9a-f]+|0x[0-9a-f]{6,}|/tmp/G|/work/main|LLVMSymbolizer|"
+                   r"pthread_create|created by|Shadow byte|\[\d+, \d+\)")
+
+
+def fixture(name: str) -> str:
+    return (FIXTURES / name).read_text()
+
+
+def frames(excerpt: str) -> list[str]:
+    return [l for l in excerpt.splitlines() if re.match(r"^\s+(>>)?\s*#\d+ ", l)]
+
+
+class SanitizerExcerptTest(unittest.TestCase):
+    def test_tsan_race_shows_both_stacks_with_the_students_frames_marked(self):
+        text = fb.sanitizer_excerpt(fixture("tsan_m1_increment_race.txt"), TSAN)
+        self.assertTrue(text.startswith("ThreadSanitizer: data race"))
+        self.assertIn("  Write of size 8 by thread T4:", text)
+        self.assertIn("  Previous write of size 8 by thread T3:", text)
+        mine = [l for l in frames(text) if l.strip().startswith(fb.MARK)]
+        self.assertEqual(len(mine), 2, text)
+        for line in mine:
+            self.assertIn("metrics::AtomicCounter::increment()  "
+                          "starter/01-seq-cst-counter/atomic_counter.hpp:33", line)
+        self.assertNotRegex(text, NOISE)
+        self.assertIn("checkpoints/01-seq-cst-counter/test_atomic_counter.cpp:73", text)
+        self.assertLess(len(text.splitlines()), 20)
+
+    def test_each_stack_lists_the_students_frames_first(self):
+        text = fb.sanitizer_excerpt(fixture("tsan_m1_reset_race.txt"), TSAN)
+        stacks = re.split(r"\n  (?=\S)", text)
+        with_frames = [s for s in stacks if frames(s)]
+        self.assertEqual(len(with_frames), 2)
+        for stack in with_frames:
+            self.assertTrue(frames(stack)[0].strip().startswith(fb.MARK), stack)
+        self.assertIn("metrics::AtomicCounter::reset()  "
+                      "starter/01-seq-cst-counter/atomic_counter.hpp:56", text)
+
+    def test_source_lines_of_the_students_frames(self):
+        seen = []
+
+        def read_line(path, number):
+            seen.append((path, number))
+            return "    count_ = count_ + 1;"
+        paths = fb.Paths(TSAN.root, TSAN.track, "starter", read_line)
+        text = fb.sanitizer_excerpt(fixture("tsan_m1_increment_race.txt"), paths)
+        self.assertIn("33 | count_ = count_ + 1;", text)
+        self.assertIn(("starter/01-seq-cst-counter/atomic_counter.hpp", 33), seen)
+
+    def test_a_race_on_the_tests_payload_says_no_frame_is_the_students(self):
+        text = fb.sanitizer_excerpt(fixture("tsan_m3_payload_race.txt"), TSAN)
+        self.assertNotIn(fb.MARK, text)
+        self.assertIn("None of these frames is in your files", text)
+        self.assertIn("Read of size 8 by thread T4:", text)
+        self.assertIn("Previous write of size 8 by thread T2:", text)
+        self.assertIn("checkpoints/03-histogram/test_atomic_histogram.cpp:474", text)
+        self.assertIn("checkpoints/03-histogram/test_atomic_histogram.cpp:463", text)
+        self.assertNotRegex(text, NOISE)
+
+    def test_asan_report(self):
+        text = fb.sanitizer_excerpt(fixture("asan_m3_stack_overflow.txt"), ASAN)
+        self.assertTrue(text.startswith("AddressSanitizer: stack-buffer-overflow"), text)
+        first = frames(text)[0]
+        self.assertTrue(first.strip().startswith(fb.MARK), text)
+        self.assertIn("starter/03-histogram/atomic_histogram.hpp:132", first)
+        self.assertIn("WRITE of size 8", text)
+        self.assertNotRegex(text, NOISE)
+
+    def test_ubsan_report_names_the_line(self):
+        output = fixture("ubsan_m1_signed_overflow.txt")
+        text = fb.sanitizer_excerpt(output, ASAN)
+        self.assertIn("signed integer overflow", text.splitlines()[0])
+        self.assertIn("at starter/01-seq-cst-counter/atomic_counter.hpp:39", text.splitlines()[0])
+        self.assertTrue(frames(text)[0].strip().startswith(fb.MARK))
+        self.assertNotRegex(text, NOISE)
+
+    def test_headline(self):
+        self.assertEqual(fb.sanitizer_headline(fixture("tsan_m1_increment_race.txt"), 66),
+                         "ThreadSanitizer: data race (exit code 66)")
+        self.assertEqual(fb.sanitizer_headline(fixture("asan_m3_stack_overflow.txt")),
+                         "AddressSanitizer: stack-buffer-overflow")
+        self.assertEqual(fb.sanitizer_headline("no report"), "a sanitizer reported a problem")
+
+    def test_no_report(self):
+        self.assertEqual(fb.sanitizer_excerpt(fixture("doctest_m5_prometheus_text.txt"), TSAN), "")
+        self.assertFalse(fb.has_sanitizer_report(fixture("doctest_m5_prometheus_text.txt")))
+
+    def test_later_reports_are_counted(self):
+        once = fixture("tsan_m1_increment_race.txt")
+        text = fb.sanitizer_excerpt(once + once, TSAN)
+        self.assertIn("1 more report after this one", text)
+
+
+class TextDiffTest(unittest.TestCase):
+    def test_console_values_become_a_unified_diff(self):
+        text = fb.doctest_failure(fixture("doctest_m5_prometheus_text.txt"), TSAN)
+        self.assertIn("test_exposition.cpp:143: ERROR: CHECK( fixed_snapshot().to_prometheus() "
+                      "== expected ) is NOT correct!", text)
+        self.assertIn("--- expected", text)
+        self.assertIn("+++ yours: fixed_snapshot().to_prometheus()", text)
+        self.assertIn("    -# TYPE db_active_connections gauge", text)
+        self.assertIn("    +# TYPE db_active_connections counter", text)
+        self.assertIn("    +# TYPE http_active_connections counter", text)
+        self.assertNotIn("rpc_size_bytes_count", text)   # far from any change
+        self.assertLess(len(text.splitlines()), 25)
+
+    def test_xml_expanded_values_give_the_same_diff(self):
+        expanded = fixture("doctest_xml_m5_expanded.txt").strip()
+        diff = fb.text_diff(expanded, "fixed_snapshot().to_prometheus() == expected")
+        self.assertEqual([l for l in diff.splitlines() if l[:1] in "+-" and l[:3] not in
+                          ("---", "+++")],
+                         ["-# TYPE db_active_connections gauge",
+                          "+# TYPE db_active_connections counter",
+                          "-# TYPE http_active_connections gauge",
+                          "+# TYPE http_active_connections counter"])
+
+    def test_expected_on_the_left(self):
+        diff = fb.text_diff("  values: CHECK( a\nb\n == a\nc\n )", "CHECK( expected == text )")
+        self.assertIn("--- expected", diff)
+        self.assertIn("+++ yours: text", diff)
+        self.assertIn("-b", diff)
+        self.assertIn("+c", diff)
+
+    def test_not_a_text_comparison(self):
+        self.assertEqual(fb.text_diff("  values: CHECK( 7 == 8 )", "CHECK( a == b )"), "")
+        self.assertEqual(fb.text_diff("  values: CHECK( 1 != 1 )", "CHECK( a != b )"), "")
+
+    def test_ambiguous_split_gives_no_diff(self):
+        self.assertEqual(fb.text_diff("  values: CHECK( a\n == b\nc\n == d\nf\n )"), "")
+
+    def test_logged_text_is_kept(self):
+        text = fb.doctest_failure(fixture("doctest_m5_logged_text.txt"), TSAN)
+        self.assertIn("test_exposition.cpp:258: ERROR:", text)
+        self.assertIn("# TYPE api_active_connections counter", text)
+
+
+class TimeoutTest(unittest.TestCase):
+    def test_ctest_console_names_the_timeouts(self):
+        found = fb.ctest_timeouts(fixture("ctest_m4_timeouts.txt"))
+        self.assertEqual(set(found), {
+            "m4/concurrent try_increment succeeds exactly limit times",
+            "m4/try_increment below the limit never fails under contention",
+            "m4/get never exceeds the limit while threads take and release slots"})
+        self.assertAlmostEqual(found["m4/concurrent try_increment succeeds exactly limit times"],
+                               30.06)
+
+    def test_junit_alone_cannot_tell(self):
+        # Why ctest_timeouts() exists: CTest's JUnit entry of a timeout is an empty failure.
+        self.assertIn('<failure message=""/>', fixture("junit_m4_timeout.xml"))
+        self.assertNotIn("imeout", fixture("junit_m4_timeout.xml"))
+
+    def test_note_names_the_limit_and_the_tests_causes(self):
+        cause = "a CAS loop whose expected value is never refreshed spins forever."
+        note = fb.timeout_note(30, cause)
+        self.assertIn("Timed out", note)
+        self.assertIn("after 30 s", note)
+        self.assertIn(cause, note)
+        self.assertIn("Likely causes", fb.timeout_note(None))
+
+    def test_detail_of_a_timeout(self):
+        detail = fb.failure_detail("", TSAN, timed_out=True, limit=30, on_timeout="x spins.")
+        self.assertTrue(detail.startswith("Timed out"))
+        self.assertEqual(fb.one_line("", TSAN, timed_out=True, limit=30), "timed out after 30 s")
+
+
+class ListingTest(unittest.TestCase):
+    def test_one_line_per_kind(self):
+        self.assertEqual(fb.one_line(fixture("tsan_m1_increment_race.txt"), TSAN),
+                         "ThreadSanitizer: data race in "
+                         "starter/01-seq-cst-counter/atomic_counter.hpp:33")
+        self.assertEqual(fb.one_line(fixture("tsan_m3_payload_race.txt"), TSAN),
+                         "ThreadSanitizer: data race at "
+                         "checkpoints/03-histogram/test_atomic_histogram.cpp:474")
+        self.assertEqual(fb.one_line(fixture("doctest_m5_prometheus_text.txt"), TSAN),
+                         "checkpoints/05-registry-export/test_exposition.cpp:143: "
+                         "CHECK( fixed_snapshot().to_prometheus() == expected )")
+        todo = "starter/01-seq-cst-counter/atomic_counter.hpp:40: TODO: what must add() keep?"
+        self.assertEqual(fb.one_line(f"ERROR: test case THREW exception: {todo}", TSAN),
+                         f"ERROR: test case THREW exception: {todo}")
+
+    def test_failing_tests_lists_every_one(self):
+        text = fb.failing_tests([("m4/a", "timeout", "timed out after 30 s"),
+                                 ("m4/b", "failed", "x.cpp:3: CHECK( a == b )")], total=13)
+        self.assertEqual(text.splitlines(), [
+            "2 of 13 tests not passing:",
+            "  timeout  m4/a",
+            "             timed out after 30 s",
+            "  failed   m4/b",
+            "             x.cpp:3: CHECK( a == b )"])
+
+
+class TidyTest(unittest.TestCase):
+    def test_paths_and_noise(self):
+        text = ("/tmp/G/tree/01-seq-cst-counter/atomic_counter.hpp:33:12: error: x\n"
+                "/work/main/checkpoints/common/lab_test.hpp:5: note: y\n"
+                "#0 f() /usr/bin/../lib/gcc/x86_64-linux-gnu/12/../../../../include/c++/12/"
+                "bits/invoke.h:61:14 (m1_checkpoints+0x1066e9) (BuildId: 823f4b)")
+        self.assertEqual(fb.tidy(text, TSAN).splitlines(), [
+            "starter/01-seq-cst-counter/atomic_counter.hpp:33:12: error: x",
+            "checkpoints/common/lab_test.hpp:5: note: y",
+            "#0 f() <libstdc++>/bits/invoke.h:61:14"])
+
+
+class ManifestTest(unittest.TestCase):
+    def test_every_concurrency_test_says_why_it_might_hang(self):
+        root = HERE.parents[1] / "checkpoints"
+        missing = []
+        for path in sorted(root.glob("[0-9][0-9]-*/manifest.json")):
+            for test in json.loads(path.read_text())["tests"]:
+                why = test.get("on_timeout")
+                if why is not None:
+                    self.assertIsInstance(why, str)
+                    self.assertTrue(why.strip().endswith("."), why)
+                    self.assertLess(len(why), 400, why)
+                elif test.get("concurrency"):
+                    missing.append(f"{path.parent.name}: {test['name']}")
+        self.assertEqual(missing, [], "concurrency tests without \"on_timeout\"")
+
+
+if __name__ == "__main__":
+    unittest.main()

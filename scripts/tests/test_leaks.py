@@ -1,0 +1,179 @@
+"""Unit tests of scripts/labtool/instructor/leaks.py (stdlib unittest).
+
+    python3 -m unittest discover -s scripts/tests -p 'test_leaks.py'
+
+Each test builds a tiny course (solutions/, starter/, checkpoints/) in a temporary folder,
+plants one kind of leak and checks that find_leaks() reports exactly it; the real course must
+have none.
+"""
+
+import json
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "labtool" / "instructor"))
+import leaks  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+
+SOLUTION = """\
+// counter.hpp: the reference.
+#pragma once
+#include <atomic>
+#include <cstdint>
+namespace metrics {
+class Counter {
+ public:
+  void record_error() noexcept {
+    // order: release: publishes the request recorded before it.
+    errors_.fetch_add(1, std::memory_order_release);
+  }
+  std::uint64_t get() const noexcept { return errors_.load(std::memory_order_acquire); }
+  std::uint64_t given() const noexcept { return errors_.load(std::memory_order_relaxed) + 1; }
+ private:
+  std::atomic<std::uint64_t> errors_{0};
+};
+}  // namespace metrics
+"""
+
+STARTER = """\
+// counter.hpp: the starter.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include "lab_todo.hpp"
+namespace metrics {
+class Counter {
+ public:
+  void record_error() {
+    // TODO: count one error so that a reader that sees it also sees the request before it.
+    // Question: what must this increment make visible?
+    LAB_TODO("record_error(): count one error; what must it publish?");
+  }
+  std::uint64_t get() const {
+    // TODO: read the count. Which order pairs with record_error()?
+    LAB_TODO("get(): read the count");
+  }
+  // Given code, identical in both trees: quoting it is not a leak.
+  // e.g. errors_.load(std::memory_order_relaxed) + 1
+  std::uint64_t given() const noexcept { return errors_.load(std::memory_order_relaxed) + 1; }
+ private:
+  std::atomic<std::uint64_t> errors_{0};
+};
+}  // namespace metrics
+"""
+
+HINTS = [
+    "Concept: publishing with happens-before. Lesson 2.",
+    "Property: a reader that counts an error sees its request; a read-modify-write.",
+    "Order: release on the increment, acquire on the read, because they pair.",
+    "Code: errors_.fetch_add(1, std::memory_order_release); return errors_.load(std::memory_order_acquire);",
+]
+
+
+class Course:
+    """A throw-away course tree with one milestone."""
+
+    def __init__(self, starter=STARTER, hints=HINTS, markdown=None):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.root = Path(self.tmp.name)
+        for track, text in (("solutions", SOLUTION), ("starter", starter)):
+            d = self.root / track / "01-counter"
+            d.mkdir(parents=True)
+            (d / "counter.hpp").write_text(text)
+        if markdown is not None:
+            (self.root / "starter" / "01-counter" / "NOTES.md").write_text(markdown)
+        cp = self.root / "checkpoints" / "01-counter"
+        cp.mkdir(parents=True)
+        (cp / "manifest.json").write_text(json.dumps({"number": 1, "hints": hints}))
+
+    def leaks(self):
+        return leaks.find_leaks(self.root)
+
+    def close(self):
+        self.tmp.cleanup()
+
+
+class FindLeaksTest(unittest.TestCase):
+    def check(self, course, expected_kinds):
+        try:
+            found = course.leaks()
+        finally:
+            course.close()
+        self.assertEqual([leak.kind for leak in found], expected_kinds,
+                         "\n".join(str(leak) for leak in found))
+        return found
+
+    def test_a_clean_course_has_no_leak(self):
+        self.check(Course(), [])
+
+    def test_a_planted_lab_todo_message_is_found_with_its_line_and_origin(self):
+        planted = STARTER.replace('"record_error(): count one error; what must it publish?"',
+                                  '"record_error(): errors_.fetch_add(1, std::memory_order_release)"')
+        (leak,) = self.check(Course(starter=planted), ["LAB_TODO message"])
+        self.assertTrue(leak.where.endswith("starter/01-counter/counter.hpp:12"), leak.where)
+        self.assertIn("errors_ . fetch_add ( 1 , memory_order_release )", leak.text)
+        self.assertIn("solutions/01-counter/counter.hpp:10", leak.solution)
+
+    def test_a_planted_comment_is_found_across_lines_and_spacing(self):
+        planted = STARTER.replace(
+            "    // Question: what must this increment make visible?\n",
+            "    // Hint: errors_.fetch_add( 1,\n    //   memory_order_release ) does it.\n")
+        (leak,) = self.check(Course(starter=planted), ["comment"])
+        self.assertIn("memory_order_release", leak.text)
+
+    def test_a_planted_string_literal_is_found(self):
+        planted = STARTER.replace('LAB_TODO("get(): read the count");',
+                                  'static_cast<void>("errors_.load(std::memory_order_acquire)");\n'
+                                  '    LAB_TODO("get(): read the count");')
+        self.check(Course(starter=planted), ["string literal"])
+
+    def test_a_planted_markdown_file_is_found(self):
+        self.check(Course(markdown="| row | `errors_.load(std::memory_order_acquire)` |\n"),
+                   ["markdown"])
+
+    def test_only_the_last_hint_may_hold_code(self):
+        early = HINTS[:2] + ["Order: errors_.fetch_add(1, std::memory_order_release)."] + HINTS[3:]
+        (leak,) = self.check(Course(hints=early), ["hint"])
+        self.assertIn("hint 3 of 4", leak.where)
+
+    def test_given_code_and_generic_fragments_are_not_secrets(self):
+        quiet = STARTER.replace(
+            "    // Question: what must this increment make visible?\n",
+            "    // Not a leak: fetch_add(1) is what every counter does, counts[i] a contract.\n")
+        self.check(Course(starter=quiet), [])
+
+    def test_the_allow_marker_silences_one_line(self):
+        planted = STARTER.replace(
+            "    // Question: what must this increment make visible?\n",
+            "    // errors_.fetch_add(1, std::memory_order_release)  lab-leaks: allow\n")
+        self.check(Course(starter=planted), [])
+
+    def test_the_command_line_reports_the_count_and_fails(self):
+        import contextlib
+        import io
+        planted = STARTER.replace('"get(): read the count"',
+                                  '"get(): return errors_.load(std::memory_order_acquire)"')
+        course = Course(starter=planted)
+        out = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(out):
+                status = leaks.main(["leaks", str(course.root)])
+        finally:
+            course.close()
+        self.assertEqual(status, 1)
+        self.assertIn("leaks: 1 solution fragment(s)", out.getvalue())
+
+
+class RealCourseTest(unittest.TestCase):
+    def test_the_course_has_no_leak(self):
+        if not (REPO / "solutions").is_dir():
+            self.skipTest("no solutions/ here (a student export)")
+        found = leaks.find_leaks(REPO)
+        self.assertEqual(found, [], "\n".join(str(leak) for leak in found))
+
+
+if __name__ == "__main__":
+    unittest.main()

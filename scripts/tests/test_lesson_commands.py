@@ -1,0 +1,97 @@
+"""Unit tests of scripts/labtool/instructor/lesson_commands.py (stdlib unittest).
+
+    python3 -m unittest discover -s scripts/tests -t scripts -p 'test_lesson_commands.py'
+"""
+
+import tempfile
+import unittest
+from pathlib import Path
+
+from labtool.instructor import lesson_commands as lc
+
+
+PAGE = """# A lesson
+
+```sh
+echo plain
+```
+
+<!-- instructor -->
+```sh
+cmake --preset solutions
+```
+
+<!-- lab-run: exit=0,66 timeout=5 needs=promtool,curl -->
+
+```bash
+./broken_example
+```
+
+<!-- lab-run: needs-solution smoke="--reps=5=>--reps=1" -->
+```sh
+bench --reps=5
+```
+
+```text
+$ not a command
+```
+
+```cpp
+int main() {}
+```
+"""
+
+
+class ExtractTest(unittest.TestCase):
+    def test_markers(self):
+        blocks = lc.extract("lessons/01-x/README.md", PAGE)
+        self.assertEqual([b.line for b in blocks], [3, 8, 14, 19])
+        plain, instructor, broken, bench = blocks
+        self.assertEqual(plain.script, "echo plain\n")
+        self.assertFalse(plain.instructor)
+        self.assertEqual(plain.exits, (0,))
+        self.assertTrue(instructor.instructor)
+        self.assertEqual(broken.exits, (0, 66))
+        self.assertEqual(broken.timeout, 5.0)
+        self.assertEqual(broken.needs, ("promtool", "curl"))
+        self.assertTrue(bench.needs_solution)
+        self.assertEqual(bench.smoke, [("--reps=5", "--reps=1")])
+
+    def test_unknown_option_is_an_error(self):
+        with self.assertRaises(lc.MarkerError):
+            lc.extract("x.md", "<!-- lab-run: exits=1 -->\n```sh\ntrue\n```\n")
+
+
+class RunTest(unittest.TestCase):
+    def run_script(self, script, **kw):
+        block = lc.Block("x.md", 1, script, **kw)
+        with tempfile.TemporaryDirectory() as tmp:
+            return lc.run_block(block, Path(tmp), smoke=True)
+
+    def test_statuses(self):
+        self.assertEqual(self.run_script("true\n")[0], "ok")
+        self.assertEqual(self.run_script("false\ntrue\n")[0], "FAIL")     # -e
+        self.assertEqual(self.run_script("false | true\n")[0], "FAIL")    # pipefail
+        self.assertEqual(self.run_script("exit 66\n", exits=(0, 66))[0], "ok")
+        self.assertEqual(self.run_script("sleep 5\n", timeout=0.5)[0], "FAIL")
+        self.assertEqual(self.run_script("true\n", needs=("no-such-program-x",))[0], "skipped")
+        self.assertEqual(self.run_script("true\n", skip="why")[0], "skipped")
+        self.assertEqual(self.run_script("test $N = 1\n", smoke=[("$N = 1", "1 = 1")])[0], "ok")
+        self.assertEqual(self.run_script("true\n", smoke=[("absent", "x")])[0], "FAIL")
+
+    def test_background_jobs_are_killed(self):
+        status, _ = self.run_script("sleep 30 &\ntrue\n", timeout=10)
+        self.assertEqual(status, "ok")
+
+
+class RepositoryTest(unittest.TestCase):
+    def test_every_lesson_marker_parses(self):
+        blocks = lc.all_blocks()
+        self.assertTrue(blocks)
+        for b in blocks:
+            self.assertNotIn("build/solutions", "" if b.instructor else b.script, b.where)
+            self.assertNotIn("LAB_TRACK_DIR", "" if b.instructor else b.script, b.where)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,264 @@
+// sharded_histogram.hpp: milestone 6, a histogram whose record() scales with the writer threads.
+//
+// Milestone 3's AtomicHistogram is lock-free, but every record() makes two locked
+// read-modify-writes on lines that every writer writes: the one shared sum, and a bucket
+// counter that sits next to the other buckets. With two writers each record() waits for those
+// lines to come back from the other core, and the histogram becomes slower than a mutex-guarded
+// one (lessons/06-ordering-benchmarks/scaling-histograms.md measures it). Lock-free is a
+// progress guarantee, not a speed guarantee.
+//
+// ShardedHistogram applies ShardedCounter's cure to the whole histogram: every writer thread
+// has a slot of its own (N + 1 bucket counts and a sum) on cache lines that no other writer
+// touches. record() updates only the calling thread's slot, and because that slot has exactly
+// one writer, each update is a plain load, add and store, not a locked instruction. snapshot()
+// adds the slots up and returns milestone 3's HistogramSnapshot, with milestone 3's promises
+// (see snapshot()). Threads beyond the slot count share one overflow slot, updated with
+// fetch_add: exact with any number of threads, just slower for them.
+//
+// Slots are found like ShardedCounter's: the thread's process-wide index (from
+// sharded_counter.hpp) is its slot number, and a small per-thread cache maps "histogram id ->
+// my slot" so that the usual record() is one compare, the bucket search and two stores.
+//
+// Example:
+//   metrics::ShardedHistogram<4> latency_us({1'000, 10'000, 100'000, 1'000'000});
+//   latency_us.record(2'500);                        // request threads: a few ns, no sharing
+//   const metrics::HistogramSnapshot s = latency_us.snapshot();   // exporter: sums the slots
+//   s.percentile(0.99);
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "atomic_histogram.hpp"
+#include "sharded_counter.hpp"
+
+namespace metrics {
+
+namespace detail {
+
+// --- Finding this thread's slot (given: you do not need to change this part) ---------------
+
+// Per thread: the slots this thread used last, direct-mapped by histogram id (ids are never
+// reused, so a destroyed histogram's entry can never match a live one). Four entries, so a
+// thread that records into a few histograms in turn does not take the slow path every time.
+struct HistogramSlotCache {
+  struct Entry {
+    std::uint64_t histogram_id = 0;  // 0: empty
+    void* slot = nullptr;
+  };
+  std::array<Entry, 4> entries{};
+  bool closed = false;  // the thread is exiting: its index is about to be released
+};
+inline constinit thread_local HistogramSlotCache histogram_slot_cache{};
+
+// Empties this thread's cache when the thread exits, BEFORE the thread index is given back
+// (it is constructed after the index lease, so it is destroyed before it): a record() from a
+// later thread_local destructor then takes the overflow slot instead of a slot whose index a
+// new thread may already own.
+struct HistogramSlotCacheCloser {
+  ~HistogramSlotCacheCloser() {
+    histogram_slot_cache = HistogramSlotCache{};
+    histogram_slot_cache.closed = true;
+  }
+};
+
+inline void close_histogram_cache_at_thread_exit() noexcept {
+  thread_local const HistogramSlotCacheCloser closer;
+}
+
+inline constinit std::atomic<std::uint64_t> next_histogram_id{1};
+
+}  // namespace detail
+
+template <std::size_t N>
+class ShardedHistogram {
+ public:
+  // The cache line, as for ShardedCounter (see kCacheLine there for why it is not
+  // std::hardware_destructive_interference_size). The lesson measures 64 against 128 bytes.
+  static constexpr std::size_t kCacheLine = ShardedCounter::kCacheLine;
+
+  // One thread's share of the histogram: its own bucket counts and sum. The slot begins on a
+  // line of its own and its size is a whole number of lines, so no two slots share a line.
+  struct alignas(kCacheLine) Slot {
+    // Solution: alignas(kCacheLine) aligns every Slot to a line and rounds its size up to whole
+    // lines. Without it, slot i's sum and slot i + 1's first counts share a line, and two
+    // threads that record at once pass it back and forth (false sharing).
+    std::array<std::atomic<std::uint64_t>, N + 1> counts{};  // N buckets + overflow (+Inf)
+    std::atomic<std::uint64_t> sum{0};
+  };
+
+  // Creates an empty histogram with the given inclusive upper bounds and `slots` exclusive
+  // slots plus the overflow slot.
+  // Throws std::invalid_argument unless the bounds are strictly increasing (as AtomicHistogram)
+  // and 1 <= slots <= 256 (the number of thread indices).
+  explicit ShardedHistogram(const std::array<std::uint64_t, N>& upper_bounds,
+                            std::size_t slots = ShardedCounter::default_slot_count())
+      : bounds_(checked_bounds(upper_bounds)),
+        slot_count_(checked_slot_count(slots)),
+        // order: relaxed: only a unique number is needed.
+        id_(detail::next_histogram_id.fetch_add(1, std::memory_order_relaxed)),
+        slots_(std::make_unique<Slot[]>(slot_count_)) {}
+
+  ShardedHistogram(const ShardedHistogram&) = delete;
+  ShardedHistogram& operator=(const ShardedHistogram&) = delete;
+
+  // Counts `value` in its bucket and adds it to the sum. Any thread, any time, wait-free.
+  // Never loses an observation. Touches only the calling thread's slot (or, for threads beyond
+  // the slot count, the shared overflow slot).
+  void record(std::uint64_t value) noexcept {
+    const std::size_t bucket = find_bucket(value);
+    if (Slot* mine = my_slot()) [[likely]] {
+      // Solution: the slot has one writer, this thread, so load + store is exact (nobody can
+      // change the value between them) and needs no locked instruction. The sum first, the
+      // count second, and the count's store releases: a snapshot that acquires this count and
+      // sees this observation then also sees the sum store above (and whatever this thread did
+      // before calling record()).
+      // order: relaxed: this thread wrote the last value (or the previous owner, handed over by
+      // the thread-index pool's release/acquire).
+      const std::uint64_t sum = mine->sum.load(std::memory_order_relaxed);
+      // order: relaxed: published by the release store of the count below.
+      mine->sum.store(sum + value, std::memory_order_relaxed);
+      std::atomic<std::uint64_t>& count = mine->counts[bucket];
+      // order: relaxed: our own last store.
+      const std::uint64_t n = count.load(std::memory_order_relaxed);
+      // order: release: publishes the sum store above to the snapshot that counts this.
+      count.store(n + 1, std::memory_order_release);
+    } else {
+      // Solution: the overflow slot has many writers: each update must be one read-modify-write,
+      // in the same order as above (sum, then a releasing count increment). The snapshot's
+      // acquire load synchronizes with every increment it counts: each RMW continues the
+      // release sequence of the ones before it.
+      // order: relaxed: published by the release below.
+      overflow_.sum.fetch_add(value, std::memory_order_relaxed);
+      // order: release: publishes the sum add above (see the owned slot).
+      overflow_.counts[bucket].fetch_add(1, std::memory_order_release);
+    }
+  }
+
+  // The bucket `value` belongs to: the index of the first upper bound >= value, or N (the
+  // overflow bucket) when value is above every bound. Any thread. Same result as
+  // AtomicHistogram::find_bucket, without a branch that depends on the value.
+  [[nodiscard]] std::size_t find_bucket(std::uint64_t value) const noexcept {
+    // Solution: a binary search whose step is a conditional move, not a branch. `base` is the
+    // first candidate, `n` the number of candidates; each step keeps the lower or the upper
+    // half depending on one comparison, which the compiler turns into `cmov`. With random
+    // values a branchy std::lower_bound mispredicts about one step in two (the lesson measures
+    // both). The loop count depends only on N, so it is unrolled completely.
+    const std::uint64_t* base = bounds_.data();
+    std::size_t n = N;
+    while (n > 1) {
+      const std::size_t half = n / 2;
+      base = (base[half - 1] < value) ? base + half : base;
+      n -= half;
+    }
+    // One candidate left (none when N == 0): the value belongs to it unless it is larger.
+    const std::size_t index = static_cast<std::size_t>(base - bounds_.data());
+    if constexpr (N == 0) {
+      return 0;
+    } else {
+      return index + static_cast<std::size_t>(*base < value);
+    }
+  }
+
+  // Copies the bounds and adds up every slot's counts and sums. Any thread, concurrently with
+  // record(). The promises of milestone 3's snapshot, slot by slot:
+  //  - every counts[i] is at least what all writers had recorded in bucket i before the call
+  //    and at most what they recorded until its end; a later snapshot taken by the same thread
+  //    never shows a smaller count;
+  //  - every observation the counts include is also in the sum, and whatever a thread did
+  //    before record(v) is visible to the thread whose snapshot counts that observation;
+  //  - once every writer has finished (for example, its thread joined), the snapshot is exact.
+  [[nodiscard]] HistogramSnapshot snapshot() const {
+    HistogramSnapshot result;
+    result.upper_bounds.assign(bounds_.begin(), bounds_.end());
+    result.counts.assign(N + 1, 0);
+    // Solution: per slot, the counts first (acquire), then the sum. If a count load reads the
+    // value of record()'s release store, the sum store sequenced before it happens before our
+    // sum load, which therefore reads that store or a later one: the sum includes every
+    // observation we counted. Reading the sum first would miss observations recorded between
+    // the two loads.
+    add_slot(result, overflow_);
+    for (std::size_t s = 0; s < slot_count_; ++s) add_slot(result, slots_[s]);
+    return result;
+  }
+
+  // The number of exclusive slots (the overflow slot not included).
+  [[nodiscard]] std::size_t slot_count() const noexcept { return slot_count_; }
+
+  // The address of slot `i`, for tests that check the cache-line layout; i == slot_count() is
+  // the overflow slot. Each slot occupies sizeof(Slot) bytes from there. Throws
+  // std::out_of_range beyond that.
+  [[nodiscard]] const void* slot_address(std::size_t i) const {
+    if (i < slot_count_) return &slots_[i];
+    if (i == slot_count_) return &overflow_;
+    throw std::out_of_range("ShardedHistogram::slot_address: no slot " + std::to_string(i));
+  }
+
+ private:
+  static void add_slot(HistogramSnapshot& result, const Slot& slot) noexcept {
+    for (std::size_t b = 0; b <= N; ++b) {
+      // order: acquire: pairs with record()'s release, so the sum load below includes every
+      // observation counted here.
+      result.counts[b] += slot.counts[b].load(std::memory_order_acquire);
+    }
+    // order: relaxed: the acquire loads above keep this load after them and make the sum
+    // stores of every counted observation happen before it.
+    result.sum += slot.sum.load(std::memory_order_relaxed);
+  }
+
+  // This thread's own slot, or nullptr if it has none. Given code: the fast path is one
+  // compare with an entry of the thread's cache.
+  Slot* my_slot() noexcept {
+    const detail::HistogramSlotCache::Entry& entry =
+        detail::histogram_slot_cache.entries[id_ % detail::histogram_slot_cache.entries.size()];
+    if (entry.histogram_id == id_) [[likely]] return static_cast<Slot*>(entry.slot);
+    return my_slot_slow();
+  }
+
+  [[gnu::noinline]] Slot* my_slot_slow() noexcept {
+    detail::HistogramSlotCache& cache = detail::histogram_slot_cache;
+    if (cache.closed) return nullptr;  // the thread is exiting
+    std::size_t index = detail::this_thread_index;
+    if (index == detail::kUnregistered) index = detail::register_this_thread();
+    if (index >= slot_count_) return nullptr;
+    detail::close_histogram_cache_at_thread_exit();
+    cache.entries[id_ % cache.entries.size()] = {id_, &slots_[index]};
+    return &slots_[index];
+  }
+
+  static const std::array<std::uint64_t, N>& checked_bounds(
+      const std::array<std::uint64_t, N>& bounds) {
+    // Solution: as AtomicHistogram: a neighbouring pair that is not strictly increasing
+    // (a >= b) breaks the binary search, and equal bounds leave a bucket unreachable.
+    if (std::adjacent_find(bounds.begin(), bounds.end(), std::greater_equal<>{}) !=
+        bounds.end()) {
+      throw std::invalid_argument("ShardedHistogram: upper bounds must be strictly increasing");
+    }
+    return bounds;
+  }
+
+  static std::size_t checked_slot_count(std::size_t slots) {
+    if (slots == 0 || slots > detail::kMaxThreadIndices) {
+      throw std::invalid_argument("ShardedHistogram: slots must be in [1, 256], got " +
+                                  std::to_string(slots));
+    }
+    return slots;
+  }
+
+  // Read-only after construction: these may share a line, nobody writes it.
+  std::array<std::uint64_t, N> bounds_;
+  std::size_t slot_count_;
+  std::uint64_t id_;
+  std::unique_ptr<Slot[]> slots_;
+  // Written by every thread without a slot of its own; a Slot has lines of its own.
+  Slot overflow_;
+};
+
+}  // namespace metrics
