@@ -210,52 +210,53 @@ TEST_CASE("get never exceeds the limit while threads take and release slots") {
   // every attempt is made right at the edge, even when only one writer is running. Each writer
   // checks the count after every attempt (it holds slots, so a count above the limit stays
   // visible), and a reader checks too.
-  constexpr std::uint64_t per_writer = 20'000;
+  // Each batch lasts at least 50 ms after every thread has started and until the writers have
+  // seen each other work 20 times: on a busy machine a batch of a fixed size can run each
+  // writer's share within one time slice, and then no two writers ever compete.
+  constexpr lab::OverlapGoal kBatch{.min_ops = 20'000, .min_time = lab::milliseconds(50),
+                                    .min_sightings = 20, .give_up = lab::milliseconds(5000)};
   constexpr std::uint64_t limit = 4;
   std::uint64_t reader_steps = 0;
   const lab::RaceTally tally = lab::race_until(kRace, [&](lab::RaceTally& r) {
     const std::size_t writers = lab::stress_threads() - 1;
     BoundedCounter counter(limit);
     struct Tally {
-      std::uint64_t contended = 0, above_limit = 0, release_failed = 0;
+      std::uint64_t contended = 0, above_limit = 0, release_failed = 0, held = 0;
     };
-    std::vector<Tally> tallies(writers);
-    std::uint64_t reader_saw_above = 0;  // reader thread only, read after the join
-    lab::StartLine start(writers);
-    const auto report = lab::run_writers_and_reader(
-        writers,
-        [&](std::size_t w) {
-          start.arrive_and_wait();
+    std::vector<Tally> tallies(writers);  // tallies[w]: writer w only, read after the join
+    std::uint64_t reader_saw_above = 0;   // reader thread only, read after the join
+    const auto report = lab::hammer(
+        writers, kBatch,
+        [&](std::size_t w, std::uint64_t) {
           Tally& mine = tallies[w];
-          std::uint64_t held = 0;
-          for (std::uint64_t i = 0; i < per_writer; ++i) {
-            const std::uint64_t before = counter.get();
-            const bool taken = counter.try_increment();
-            const std::uint64_t after = counter.get();
-            if (after > limit) ++mine.above_limit;
-            // Another thread changed the count while we were inside try_increment.
-            if (after != before + (taken ? 1 : 0)) ++mine.contended;
-            if (taken) {
-              ++held;
-            } else if (held > 0) {
-              if (counter.try_decrement()) {
-                --held;
-              } else {
-                ++mine.release_failed;  // we hold a slot, so the count cannot be 0
-              }
+          const std::uint64_t before = counter.get();
+          const bool taken = counter.try_increment();
+          const std::uint64_t after = counter.get();
+          if (after > limit) ++mine.above_limit;
+          // Another thread changed the count while we were inside try_increment.
+          if (after != before + (taken ? 1 : 0)) ++mine.contended;
+          if (taken) {
+            ++mine.held;
+          } else if (mine.held > 0) {
+            if (counter.try_decrement()) {
+              --mine.held;
+            } else {
+              ++mine.release_failed;  // we hold a slot, so the count cannot be 0
             }
-          }
-          for (; held > 0; --held) {
-            if (!counter.try_decrement()) ++mine.release_failed;
           }
         },
         [&] {
           if (counter.get() > limit) ++reader_saw_above;
         });
+    for (Tally& t : tallies) {  // give back every slot still held
+      for (; t.held > 0; --t.held) {
+        if (!counter.try_decrement()) ++t.release_failed;
+      }
+    }
     reader_steps += report.reader_steps;
     r.wrong += reader_saw_above;
     for (const Tally& t : tallies) r.wrong += t.above_limit + t.release_failed;
-    if (report.run.overlapped) {  // a batch whose threads did not all run at once proves little
+    if (report.missing.empty()) {  // a batch whose threads did not meet proves little
       ++r.overlapped_batches;
       for (const Tally& t : tallies) r.contended += t.contended;
     }

@@ -208,7 +208,8 @@ def run(args) -> int:
         run_benchmarks(prom_binary, prom_json, argparse.Namespace(
             smoke=args.smoke, repetitions=args.repetitions, filter=None))
         _, prom_rows, prom_errors = load_results(prom_json)
-        md += "\n" + prometheus_markdown(prom_rows, command)
+        loaded = bool(context.get("load_avg")) and context["load_avg"][0] > 1.0
+        md += "\n" + prometheus_markdown(prom_rows, command, loaded)
         if prom_errors:
             md += "\nNot measured:\n\n" + "\n".join(
                 f"- `{e['name']}`: {e['message']}" for e in prom_errors) + "\n"

@@ -53,15 +53,18 @@ def load_results(json_path: Path) -> tuple[dict, list[dict], list[dict]]:
         if name in medians:
             b = medians[name]
             ns = b["real_time"] * _UNIT_NS[b.get("time_unit", "ns")]
+            cpu = b["cpu_time"] * _UNIT_NS[b.get("time_unit", "ns")]
         else:
             b = runs[name][0]
             ns = statistics.median(r["real_time"] * _UNIT_NS[r.get("time_unit", "ns")]
                                    for r in runs[name])
+            cpu = statistics.median(r["cpu_time"] * _UNIT_NS[r.get("time_unit", "ns")]
+                                    for r in runs[name])
         parts = name.split("/")
         variant = parts[1] if len(parts) > 1 and not re.match(r"(real_time|threads:)", parts[1]) \
             else ""
         rows.append({"name": name, "family": parts[0], "variant": variant,
-                     "threads": int(b.get("threads", 1)), "ns": ns})
+                     "threads": int(b.get("threads", 1)), "ns": ns, "cpu_ns": cpu})
     return data.get("context", {}), rows, errors
 
 
@@ -97,11 +100,31 @@ def summary_markdown(context: dict, rows: list[dict], errors: list[dict], comman
                 lines.append(f"| {family} | " + " | ".join(
                     _fmt(by_t[t]) if t in by_t else "" for t in threads) + " |")
         lines.append("")
+        if context.get("load_avg") and context["load_avg"][0] > 1.0:
+            lines += cpu_table(scaling, SCALING)
     if errors:
         lines += ["Not measured (the code threw, e.g. a starter TODO):", ""]
         lines += [f"- `{e['name']}`: {e['message']}" for e in errors]
         lines.append("")
     return "\n".join(lines)
+
+
+def cpu_table(rows: list[dict], families: list[str]) -> list[str]:
+    """The same families in CPU time per operation and thread: on a machine that other work
+    keeps busy, wall time counts the time the benchmark waited for a CPU, and CPU time does
+    not (it still suffers from the other work's cache use and hides time spent asleep on a
+    mutex)."""
+    threads = sorted({r["threads"] for r in rows if r["family"] in families})
+    lines = ["The machine was loaded: the same in CPU time (ns per operation and thread, "
+             "medians; excludes waiting for a CPU and sleeping on a lock):", "",
+             "| family | " + " | ".join(f"{t} thread{'s' if t > 1 else ''}" for t in threads)
+             + " |", "| --- |" + " ---: |" * len(threads)]
+    for family in families:
+        by_t = {r["threads"]: r["cpu_ns"] for r in rows if r["family"] == family}
+        if by_t:
+            lines.append(f"| {family} | " + " | ".join(
+                _fmt(by_t[t]) if t in by_t else "" for t in threads) + " |")
+    return lines + [""]
 
 
 def scaling_svg(rows: list[dict], title: str, families: list[str] | None = None) -> str:
@@ -176,7 +199,7 @@ def scaling_svg(rows: list[dict], title: str, families: list[str] | None = None)
     return "\n".join(out)
 
 
-def prometheus_markdown(rows: list[dict], command: str) -> str:
+def prometheus_markdown(rows: list[dict], command: str, loaded: bool = False) -> str:
     """The side-by-side table: hot paths at 1..N threads, the render, and the two ratios."""
     threads = sorted({r["threads"] for r in rows if r["family"] in PROMETHEUS})
     lines = [f"Side by side with prometheus-cpp, measured with `{command}`", "",
@@ -188,11 +211,15 @@ def prometheus_markdown(rows: list[dict], command: str) -> str:
         if by_t:
             lines.append(f"| {family} | " + " | ".join(
                 _fmt(by_t[t]) if t in by_t else "" for t in threads) + " |")
+    if loaded:
+        lines += [""] + cpu_table(rows, PROMETHEUS)
     render = {r["variant"]: r["ns"] for r in rows if r["family"] == "render"}
+    render_cpu = {r["variant"]: r["cpu_ns"] for r in rows if r["family"] == "render"}
     if render:
-        lines += ["", "| render 250 collectors + 100 histograms | us per scrape |",
-                  "| --- | ---: |"]
-        lines += [f"| {v} | {ns / 1e3:.0f} |" for v, ns in render.items()]
+        lines += ["", "| render 250 collectors + 100 histograms | us per scrape, wall time | "
+                  "us, CPU time |", "| --- | ---: | ---: |"]
+        lines += [f"| {v} | {ns / 1e3:.0f} | {render_cpu[v] / 1e3:.0f} |"
+                  for v, ns in render.items()]
     ns = {(r["family"], r["threads"]): r["ns"] for r in rows}
     ratios = []
     if ("prom_histogram", 2) in ns and ("sharded_histogram", 2) in ns:

@@ -13,36 +13,32 @@ import subprocess
 import sys
 
 from . import bench, student
+from .commands import Command, add_commands, no_arguments
 from .console import LabError, paint
 from .grade import args as grade_args
 from .grade import command as grade_command
 from .packages import add_packages_arguments, run_packages
 
 
-def _no_arguments(_parser: argparse.ArgumentParser) -> None:
-    """For commands without options."""
-
-
-# name, help, add-arguments, run
 STUDENT_COMMANDS = [
-    ("check", "Build your code under ThreadSanitizer, run the checkpoints, show progress.",
-     student.add_check_arguments, student.run_check),
-    ("status", "Show the progress table of the last check without building.",
-     _no_arguments, student.run_status),
-    ("list", "List the milestones, their lessons and the files you edit.",
-     _no_arguments, student.run_list),
-    ("hint", "Show the next hint for a milestone (each call unlocks one more).",
-     student.add_hint_arguments, student.run_hint),
-    ("reset", "Restore a milestone's starter files (your version is backed up).",
-     student.add_reset_arguments, student.run_reset),
-    ("watch", "Re-run the checks of a milestone every time you save a file.",
-     student.add_watch_arguments, student.run_watch),
-    ("bench", "Run the Google Benchmark programs and plot ns/op against threads.",
-     bench.add_arguments, bench.run),
-    ("grade", "CI: grade a submission; writes results.json, junit.xml, summary.md.",
-     grade_args.add_grade_arguments, grade_command.run_grade),
-    ("packages", "Print (or install) the Debian packages the course needs.",
-     add_packages_arguments, run_packages),
+    Command("check", "Build your code under ThreadSanitizer, run the checkpoints, show progress.",
+            student.add_check_arguments, student.run_check),
+    Command("status", "Show the progress table of the last check without building.",
+            no_arguments, student.run_status),
+    Command("list", "List the milestones, their lessons and the files you edit.",
+            no_arguments, student.run_list),
+    Command("hint", "Show the next hint for a milestone (each call unlocks one more).",
+            student.add_hint_arguments, student.run_hint),
+    Command("reset", "Restore a milestone's starter files (your version is backed up).",
+            student.add_reset_arguments, student.run_reset),
+    Command("watch", "Re-run the checks of a milestone every time you save a file.",
+            student.add_watch_arguments, student.run_watch),
+    Command("bench", "Run the Google Benchmark programs and plot ns/op against threads.",
+            bench.add_arguments, bench.run),
+    Command("grade", "CI: grade a submission; writes results.json, junit.xml, summary.md.",
+            grade_args.add_grade_arguments, grade_command.run_grade),
+    Command("packages", "Print (or install) the Debian packages the course needs.",
+            add_packages_arguments, run_packages),
 ]
 
 
@@ -56,10 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Lock-free metrics in C++: check your work, get hints, and (instructors) "
                     "verify, grade and release the course.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, help_text, add_arguments, run in STUDENT_COMMANDS:
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        add_arguments(p)
-        p.set_defaults(func=run)
+    add_commands(sub, STUDENT_COMMANDS)
     if has_instructor_commands():
         from . import instructor
         instructor.register(sub)

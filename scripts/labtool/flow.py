@@ -50,7 +50,7 @@ def run_flow(tree: Tree, selected: list[Milestone], all_ms: list[Milestone], run
     output for the reader (the grader shows its overlay as starter/)."""
     decided = decided or {}
     to_build = [m for m in with_dependencies(selected, all_ms)
-                if m.tests and decided.get(m.number, Decided(Status.PASSED, "")).build]
+                if m.tests and (m.number not in decided or decided[m.number].build)]
     outcome = Outcome(builds=tree.build_milestones(to_build, all_ms, jobs=jobs,
                                                    progress=progress))
     to_run: list[TestResult] = []

@@ -113,7 +113,7 @@ def _report_failures(outcome: Outcome, paths: feedback.Paths) -> None:
         bad = [r for r in results
                if not r.passed and r.status is not Status.SKIPPED and not r.test.stretch]
         if bad:
-            failing[bad[0].milestone.number] = (bad, len(results))
+            failing[bad[0].milestone.number] = (bad, score(results).tests)
     if not failing:
         return
     number = next(iter(failing))
@@ -123,8 +123,9 @@ def _report_failures(outcome: Outcome, paths: feedback.Paths) -> None:
     if first.status in (Status.NOT_BUILT, Status.BLOCKED):
         print(paint(f"Milestone {m.number}: {first.status}", "bold"))
     else:
-        rows = [(r.name, str(r.status), feedback.one_line(r.output, paths,
-                                                          r.status is Status.TIMEOUT, _limit(r)))
+        rows = [(r.name, "sanitizer" if r.status is Status.FAILED and
+                 feedback.has_sanitizer_report(r.output) else str(r.status),
+                 feedback.one_line(r.output, paths, r.status is Status.TIMEOUT, _limit(r)))
                 for r in bad]
         print(paint(f"Milestone {m.number}: ", "bold") + feedback.failing_tests(rows, total))
         print()

@@ -6,8 +6,9 @@ import unittest
 from pathlib import Path
 
 from labtool.console import LabError
-from labtool.course import (Milestone, closure, dependencies, dependents, is_code,
-                            load_milestones, mirror, read_tree, with_dependencies)
+from labtool.course import (Milestone, closure, ctest_listing, dependencies, dependents,
+                            is_code, load_milestone, load_milestones, mirror, read_tree,
+                            select_milestones, with_dependencies)
 
 
 def _ms(deps: dict[int, list[int]]) -> list[Milestone]:
@@ -67,6 +68,34 @@ class Manifests(unittest.TestCase):
         root = self._tree({"title": "T", "files": [], "tests": [{"name": "x"}]})
         with self.assertRaisesRegex(LabError, "needs a \"name\" and integer \"points\""):
             load_milestones(root)
+
+    def test_a_folder_that_is_not_NN_name_is_a_clear_error(self):
+        folder = Path(tempfile.mkdtemp()) / "histogram"
+        folder.mkdir()
+        with self.assertRaisesRegex(LabError, "named NN-name"):
+            load_milestone(folder, {})
+
+    def test_invalid_json_names_the_file(self):
+        root = self._tree({})
+        (root / "07-some-milestone" / "manifest.json").write_text("{")
+        with self.assertRaisesRegex(LabError, "manifest.json is not valid JSON"):
+            load_milestones(root)
+
+    def test_a_missing_field_is_named(self):
+        root = self._tree({"files": [], "tests": []})
+        with self.assertRaisesRegex(LabError, "lacks the field 'title'"):
+            load_milestones(root)
+
+    def test_unknown_milestone_lists_the_choices(self):
+        ms = load_milestones()
+        self.assertEqual(select_milestones(ms, "m1")[0].number, 1)
+        self.assertEqual(select_milestones(ms, "01")[0].number, 1)
+        with self.assertRaisesRegex(LabError, "no milestone '99'. Choose one of: 1 "):
+            select_milestones(ms, "99")
+
+    def test_ctest_listing_of_an_unconfigured_tree_says_to_configure(self):
+        with self.assertRaisesRegex(LabError, "configure the tree first"):
+            ctest_listing(Path(tempfile.mkdtemp()) / "nothing")
 
     def test_the_course_manifests_load(self):
         self.assertGreaterEqual(len(load_milestones()), 6)

@@ -235,6 +235,21 @@ class TidyTest(unittest.TestCase):
             "#0 f() <libstdc++>/bits/invoke.h:61:14"])
 
 
+    def test_a_track_inside_the_repository_in_any_spelling(self):
+        paths = fb.Paths(Path("/r"), Path("/r/build/grade/overlay"), "starter")
+        self.assertEqual(fb.tidy("build/grade/overlay/01-x/a.hpp:3: TODO: what? and "
+                                 "/r/build/grade/overlay/01-x/a.hpp:4 and /r/docs/x.md", paths),
+                         "starter/01-x/a.hpp:3: TODO: what? and starter/01-x/a.hpp:4 and "
+                         "docs/x.md")
+        self.assertEqual(fb.show_path("/r/build/grade/overlay/01-x/../01-x/a.hpp", paths),
+                         ("starter/01-x/a.hpp", True))
+        self.assertEqual(fb.show_path("/r/checkpoints/01-x/t.cpp", paths),
+                         ("checkpoints/01-x/t.cpp", False))
+
+    def test_tail(self):
+        self.assertEqual(fb.tail("a\n\nb\nc\n", 2), "b\nc")
+
+
 class ManifestTest(unittest.TestCase):
     def test_every_concurrency_test_says_why_it_might_hang(self):
         root = HERE.parents[1] / "checkpoints"

@@ -1,5 +1,6 @@
 """Pieces of the grader and of selftest that a unit test can catch."""
 
+import argparse
 import json
 import tempfile
 import unittest
@@ -10,6 +11,8 @@ from labtool.build import Tree
 from labtool.console import LabError
 from labtool.course import load_milestones
 from labtool.ctest import parse_junit
+from labtool.grade.args import add_grade_arguments, options_from_args
+from labtool.grade.command import run_grade
 from labtool.grade.rules import _macro_allowed, tamper_findings
 from labtool.grade.runner import _doctest_failures
 from labtool.instructor.grading_cases import FIXTURES, Case, fixture_source, score_problems
@@ -112,3 +115,21 @@ class EditsApply(unittest.TestCase):
         for fx in json.loads(FIXTURES.read_text())["fixtures"]:
             with self.subTest(fixture=fx["name"]):
                 fixture_source(fx["name"], milestones)
+
+
+class GradeArguments(unittest.TestCase):
+    def _args(self, *argv):
+        p = argparse.ArgumentParser()
+        add_grade_arguments(p)
+        return p.parse_args(list(argv))
+
+    def test_bad_only_and_repeat_are_clear_errors(self):
+        with self.assertRaisesRegex(LabError, "give milestone numbers"):
+            options_from_args(self._args("x", "--out", "o", "--only", "one"))
+        with self.assertRaisesRegex(LabError, "--repeat must be at least 1"):
+            options_from_args(self._args("x", "--out", "o", "--repeat", "0"))
+        self.assertEqual(options_from_args(self._args("x", "--only", "m3, 1")).only, [1, 3])
+
+    def test_grade_without_out_says_so(self):
+        with self.assertRaisesRegex(LabError, "--out DIR"):
+            run_grade(self._args("x"))

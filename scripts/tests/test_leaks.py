@@ -1,6 +1,6 @@
 """Unit tests of scripts/labtool/instructor/leaks.py (stdlib unittest).
 
-    python3 -m unittest discover -s scripts/tests -p 'test_leaks.py'
+    python3 -m unittest discover -s scripts/tests -t scripts -p 'test_leaks.py'
 
 Each test builds a tiny course (solutions/, starter/, checkpoints/) in a temporary folder,
 plants one kind of leak and checks that find_leaks() reports exactly it; the real course must
@@ -8,13 +8,11 @@ have none.
 """
 
 import json
-import sys
 import tempfile
 import unittest
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "labtool" / "instructor"))
-import leaks  # noqa: E402
+from labtool.instructor import leaks
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -106,6 +104,19 @@ class FindLeaksTest(unittest.TestCase):
                          "\n".join(str(leak) for leak in found))
         return found
 
+    def test_an_export_is_checked_against_the_instructor_solutions(self):
+        planted = STARTER.replace('"get(): read the count"',
+                                  '"get(): return errors_.load(std::memory_order_acquire)"')
+        course, export = Course(), Course(starter=planted)
+        try:
+            import shutil
+            shutil.rmtree(export.root / "solutions")  # an export has none
+            found = leaks.find_leaks(course.root, export.root)
+        finally:
+            course.close()
+            export.close()
+        self.assertEqual([leak.kind for leak in found], ["LAB_TODO message"])
+
     def test_a_clean_course_has_no_leak(self):
         self.check(Course(), [])
 
@@ -165,6 +176,37 @@ class FindLeaksTest(unittest.TestCase):
             course.close()
         self.assertEqual(status, 1)
         self.assertIn("leaks: 1 solution fragment(s)", out.getvalue())
+
+
+class WiringTest(unittest.TestCase):
+    """selftest's static step and export-student both fail on a leak."""
+
+    PLANTED = [leaks.Leak("starter/01-counter/counter.hpp:12", "LAB_TODO message",
+                          "errors_ . load ( memory_order_acquire )", "solutions/...:11: ...")]
+
+    def test_the_static_step_fails_on_a_leak(self):
+        import contextlib
+        import io
+        from unittest import mock
+        from labtool.instructor import static
+        from labtool.instructor.report import StepReport
+        report = StepReport()
+        with mock.patch.object(static, "find_leaks", return_value=self.PLANTED), \
+                mock.patch.object(static, "unit_tests", return_value=[]), \
+                mock.patch.object(static, "check_tree", return_value=[]), \
+                contextlib.redirect_stdout(io.StringIO()):
+            static.static_checks([], report)
+        self.assertEqual(report.failed_steps, 1)
+        self.assertIn("LAB_TODO message contains solution code", "\n".join(report.failures))
+
+    def test_the_export_check_fails_on_a_leak(self):
+        from unittest import mock
+        from labtool.instructor import export
+        with tempfile.TemporaryDirectory() as empty, \
+                mock.patch.object(export, "find_leaks", return_value=self.PLANTED) as check:
+            problems, _ = export.leak_problems(Path(empty))
+        self.assertEqual(check.call_args.args[1], Path(empty))  # the export's own starter
+        self.assertEqual(problems, [str(self.PLANTED[0])])
 
 
 class RealCourseTest(unittest.TestCase):

@@ -85,6 +85,18 @@ class RunTest(unittest.TestCase):
 
 
 class RepositoryTest(unittest.TestCase):
+    def test_no_unmarked_instructor_command(self):
+        for page in lc.lesson_pages(lc.ROOT):
+            rel = page.relative_to(lc.ROOT).as_posix()
+            self.assertEqual(lc.unmarked_instructor_lines(rel, page.read_text()), [])
+
+    def test_unmarked_instructor_lines(self):
+        text = ("```text\n$ build/solutions/x\n```\n\n<!-- instructor -->\n```sh\n"
+                "cmake --preset solutions\n```\n```sh\ncmake --preset student\n```\n")
+        found = lc.unmarked_instructor_lines("p.md", text)
+        self.assertEqual(len(found), 1)
+        self.assertTrue(found[0].startswith("p.md:2: $ build/solutions/x"))
+
     def test_every_lesson_marker_parses(self):
         blocks = lc.all_blocks()
         self.assertTrue(blocks)

@@ -64,6 +64,23 @@ class Shape(unittest.TestCase):
                     self.assertNotIn(node.type.id, ("ImportError", "ModuleNotFoundError"),
                                      str(path))
 
+    def test_no_unused_imports(self):
+        """Dead imports are the first sign of dead code."""
+        for path in PACKAGE.rglob("*.py"):
+            tree = ast.parse(path.read_text())
+            used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+            used |= {n.value.id for n in ast.walk(tree)
+                     if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)}
+            text = path.read_text()
+            for node in tree.body:
+                future = isinstance(node, ast.ImportFrom) and node.module == "__future__"
+                if isinstance(node, (ast.Import, ast.ImportFrom)) and not future:
+                    for alias in node.names:
+                        name = (alias.asname or alias.name).split(".")[0]
+                        in_all = f'"{name}"' in text  # re-exported through __all__
+                        if name not in used and not in_all and not path.name == "__init__.py":
+                            self.fail(f"{path.relative_to(PACKAGE)}: unused import {name}")
+
     def test_every_command_is_bound_to_a_function(self):
         parser = cli.build_parser()
         commands = parser._subparsers._group_actions[0].choices  # noqa: SLF001

@@ -159,11 +159,11 @@ class ShardedHistogram {
       n -= half;
     }
     // One candidate left (none when N == 0): the value belongs to it unless it is larger.
-    const std::size_t index = static_cast<std::size_t>(base - bounds_.data());
     if constexpr (N == 0) {
       return 0;
     } else {
-      return index + static_cast<std::size_t>(*base < value);
+      return static_cast<std::size_t>(base - bounds_.data()) +
+             static_cast<std::size_t>(*base < value);
     }
   }
 

@@ -37,7 +37,7 @@ from .sanitizers import (MARK, has_sanitizer_report, parse_frame, sanitizer_exce
 
 __all__ = ["MARK", "Paths", "ctest_timeouts", "doctest_failure", "failing_tests",
            "failure_detail", "has_sanitizer_report", "one_line", "sanitizer_excerpt",
-           "sanitizer_headline", "show_path", "source_reader", "text_diff", "tidy",
+           "sanitizer_headline", "show_path", "source_reader", "tail", "text_diff", "tidy",
            "timeout_note"]
 
 
@@ -117,6 +117,12 @@ def one_line(output: str, paths: Paths, timed_out: bool = False,
     kept = [l.strip() for l in output.splitlines() if l.strip() and not l.startswith("[doctest]")
             and not re.match(r"^=+$", l)]
     return tidy(kept[-1], paths)[:160] if kept else "failed without output"
+
+
+def tail(output: str, lines: int = 12) -> str:
+    """The last non-empty lines of an output (when nothing better explains a failure)."""
+    kept = [l for l in output.splitlines() if l.strip()]
+    return "\n".join(kept[-lines:])
 
 
 def failing_tests(rows: Iterable[tuple[str, str, str]], total: int) -> str:

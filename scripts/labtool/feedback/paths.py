@@ -50,6 +50,17 @@ def _prefixes(path: Path | None) -> list[str]:
     return found
 
 
+def _track_prefixes(paths: Paths) -> list[str]:
+    """How the track's files can be spelled: absolute, real, and relative to the repository
+    (doctest and LAB_TODO messages print paths relative to it), longest first."""
+    found = _prefixes(paths.track)
+    for prefix in list(found):
+        for root in _prefixes(paths.root):
+            if prefix.startswith(root) and prefix[len(root):] not in found:
+                found.append(prefix[len(root):])
+    return sorted(found, key=len, reverse=True)
+
+
 _LIBSTDCXX = re.compile(r"(?:/usr(?:/bin/\.\.)?/lib/gcc/[\w.-]+/\d+/(?:\.\./)+include|/usr/include)"
                         r"/c\+\+/\d+/")
 
@@ -58,11 +69,10 @@ def show_path(path: str, paths: Paths) -> tuple[str, bool]:
     """A path as the student should read it, and whether it is one of the student's files."""
     if _LIBSTDCXX.match(path):
         return _LIBSTDCXX.sub("<libstdc++>/", path, count=1), False
-    norm = os.path.normpath(path) if path.startswith("/") else path
-    for prefix in _prefixes(paths.track):
-        if norm.startswith(prefix) or path.startswith(prefix):
-            rest = (norm if norm.startswith(prefix) else path)[len(prefix):]
-            return f"{paths.track_label}/{rest}", True
+    norm = os.path.normpath(path)
+    for prefix in _track_prefixes(paths):
+        if norm.startswith(prefix):
+            return f"{paths.track_label}/{norm[len(prefix):]}", True
     for prefix in _prefixes(paths.root):
         if norm.startswith(prefix):
             rest = norm[len(prefix):]
@@ -83,14 +93,8 @@ _NOISE = [
 def tidy(text: str, paths: Paths) -> str:
     """Any text (a compiler error, a doctest message) with the student's paths shown as
     `<track label>/...`, repository paths relative, and symbolizer noise removed."""
-    for prefix in sorted(_prefixes(paths.track), key=len, reverse=True):
-        text = text.replace(prefix, paths.track_label + "/")
-    try:
-        if paths.track is not None and not Path(paths.track).is_absolute():
-            text = text.replace(Path(paths.track).as_posix().rstrip("/") + "/",
-                                paths.track_label + "/")
-    except (TypeError, ValueError):
-        pass
+    for prefix in _track_prefixes(paths):
+        text = re.sub(r"(?<![\w./-])" + re.escape(prefix), paths.track_label + "/", text)
     for prefix in sorted(_prefixes(paths.root), key=len, reverse=True):
         text = text.replace(prefix, "")
     for regex, repl in _NOISE:

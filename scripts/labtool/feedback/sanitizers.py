@@ -88,7 +88,8 @@ def _render_stack(frames: list[Frame], paths: Paths, others: int = 2) -> list[st
     if not mine and not tests:
         tests = [f for f in frames if f.path][:others] or frames[:others]
     shown = mine + tests
-    tests_first = tests[0] if tests and not mine else None   # its source line, when no frame is mine
+    # The first test frame shows its source line too when no frame is the student's.
+    tests_first = tests[0] if tests and not mine else None
     lines = []
     for f in shown:
         marker = MARK if f.mine else "  "

@@ -26,6 +26,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..console import LabError
+
 MAX_ENTRIES = 5000                  # files and folders in one submission
 MAX_TOTAL = 64 << 20                # bytes, unpacked
 MAX_FILE = 16 << 20                 # bytes, one file (bigger ones are left out, reported)
@@ -35,9 +37,12 @@ SKIP_DIRS = {".git", "build", ".lab", "__pycache__", "node_modules", "grade-repo
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
-class SubmissionRejected(Exception):
+class SubmissionRejected(LabError):
     """The submission cannot be graded as handed in (its fault, not the grader's); the message
     says what to fix. The grader reports it with exit code 2."""
+
+    def __str__(self) -> str:
+        return "submission rejected: " + super().__str__()
 
 
 @dataclass
@@ -281,7 +286,7 @@ def read_inside(root: Path, path: Path, limit: int = MAX_FILE) -> bytes:
 
 def write_atomic(path: Path, text: str | bytes) -> None:
     """Writes path via a fresh temporary file in the same folder, fsync and rename."""
-    data = text.encode("utf-8") if isinstance(text, str) else text
+    data = text.encode("utf-8", errors="backslashreplace") if isinstance(text, str) else text
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..console import LabError
 
@@ -39,6 +40,10 @@ def add_grade_arguments(p: argparse.ArgumentParser) -> None:
                         "is incremental)")
     p.add_argument("--hidden", action="store_true",
                    help="Gradescope: hide test output until grades are published")
+    p.add_argument("--sandbox", choices=("auto", "bubblewrap", "setpriv", "none"),
+                   default="auto",
+                   help="how student code is contained (default auto: the strongest that "
+                        "works here; docs/grading.md, 'The sandbox')")
     p.add_argument("--no-tamper-rules", action="store_true", help=argparse.SUPPRESS)
 
 
@@ -53,6 +58,8 @@ class Options:
     classroom: bool = False
     hidden: bool = False
     tamper_rules: bool = True   # off only in the self-test, to prove the run-time checks alone
+    sandbox: str = "auto"       # auto, bubblewrap, setpriv or none (grade/sandbox.py)
+    ccache: Path | None = None  # the sandbox's compiler cache (default WORK/ccache)
 
 
 def options_from_args(args) -> Options:
@@ -68,5 +75,5 @@ def options_from_args(args) -> Options:
     return Options(repeat=args.repeat, test_timeout=args.test_timeout, budget=args.budget,
                    jobs=max(1, args.jobs), test_jobs=max(1, args.test_jobs), only=only,
                    classroom=args.format == "classroom", hidden=args.hidden,
-                   tamper_rules=not args.no_tamper_rules)
+                   tamper_rules=not args.no_tamper_rules, sandbox=args.sandbox)
 

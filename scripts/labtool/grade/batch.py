@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import json
 import re
+import shutil
+from dataclasses import replace
 from pathlib import Path
 
 from ..console import LabError, info, paint, warn
@@ -75,8 +77,14 @@ def run_batch(folder: Path, out: Path, work: Path, opts: Options, force: bool) -
             info(f"[{i}/{len(entries)}] {name}: already graded (use --force to grade again)")
             continue
         info(f"[{i}/{len(entries)}] {name}")
+        # Its own work tree (overlay and build), removed afterwards: nothing one submission
+        # leaves behind reaches the next. The compiler cache is shared (only the compiler
+        # writes it, never while student code runs).
+        tree = work / "batch" / name
         try:
-            report = grade_submission(entry, target, work, opts, all_ms)
+            report = grade_submission(entry, target, tree,
+                                      replace(opts, ccache=opts.ccache or work / "ccache"),
+                                      all_ms)
             errors += bool(report.error)
             print(f"    {report.score:g}/{report.max_score:g}"
                   + (paint("  grader error", "red") if report.error else ""))
@@ -85,6 +93,8 @@ def run_batch(folder: Path, out: Path, work: Path, opts: Options, force: bool) -
         except Exception as exc:  # noqa: BLE001 - one broken submission never stops the batch
             errors += 1
             warn(f"{name}: {exc}")
+        finally:
+            shutil.rmtree(tree, ignore_errors=True)
         write_grades_csv(out, names, graded)
     path = write_grades_csv(out, names, graded)
     print(f"\n{len(entries)} submission(s); grades in {path}"

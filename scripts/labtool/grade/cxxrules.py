@@ -21,9 +21,11 @@ say which file every line comes from, and every #define / #undef / #pragma kept 
 
 Raw-text checks are kept only where over-approximation is safe: a line marker or `#line`
 written by the student (which would relabel code as someone else's) is refused on the raw text.
-Code that runs before or after main() in dynamic initializers and exit-time destructors is
-refused by the compiler itself: the grading build adds -Werror=global-constructors
--Werror=exit-time-destructors (see BUILD_FLAGS and `startup_findings`).
+Code that runs before main() in dynamic initializers is refused by the compiler itself: the
+grading build adds -Werror=global-constructors (see BUILD_FLAGS and `startup_findings`).
+Exit-time destructors stay allowed (the course's own code has function-local statics): code
+after main() cannot turn a failed run into a pass, because main()'s return value is already
+the exit status and every way to end the process otherwise is a forbidden token.
 """
 
 from __future__ import annotations
@@ -31,16 +33,17 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-HEADER_SUFFIXES = (".hpp", ".h", ".hh", ".hxx")
-# Flags the grading build adds: code of student files that would run before main() (dynamic
-# initialization of namespace-scope objects) or after it (exit-time destructors) does not
+from .cxxscan import Finding, Policy, Scan, Token, walk
+
+# The flag the grading build adds: code of student files that would run before main()
+# (dynamic initialization of namespace-scope, inline or static member variables) does not
 # compile. The checkpoints and doctest have none (doctest silences its own registrations).
-BUILD_FLAGS = "-Werror=global-constructors -Werror=exit-time-destructors"
-_STARTUP = re.compile(r"^(.*?):(\d+):\d+: error: (declaration requires a global constructor|"
-                      r"declaration requires an exit-time destructor)", re.M)
+BUILD_FLAGS = "-Werror=global-constructors"
+_STARTUP = re.compile(r"^(.*?):(\d+):\d+: error: (declaration requires a global constructor)",
+                      re.M)
 
 # Identifiers student code never needs; each is a way to end, fork or rewire the test process,
 # or to reach the test harness or the sanitizer.
@@ -85,87 +88,9 @@ ALLOWED_ATTRIBUTES = {
 # Strings (after adjacent literals are joined) that name the process's own files.
 _BAD_STRING = re.compile(r"/proc|/dev/fd|/dev/std|/self/|cmdline|/sys/", re.I)
 
-_TOKEN = re.compile(r"""
-    (?P<ws>[ \t\r\f\v]+)
-  | (?P<nl>\n)
-  | (?P<raw>(?:u8|u|U|L)?R"(?P<delim>[^ ()\\\t\v\f\n]{0,16})\()
-  | (?P<str>(?:u8|u|U|L)?"(?:\\.|[^"\\\n])*")
-  | (?P<chr>(?:u8|u|U|L)?'(?:\\.|[^'\\\n])+')
-  | (?P<num>\.?[0-9](?:'[0-9A-Za-z_]|[eEpP][+-]|[0-9A-Za-z_.])*)
-  | (?P<id>[A-Za-z_$][0-9A-Za-z_$]*|(?:[^\x00-\x7f])+)
-  | (?P<punct>%:%:|\.\.\.|<=>|->\*|<<=|>>=|::|->|\+\+|--|<<|>>|<=|>=|==|!=|&&|\|\||[-+*/%&|^!=<>]=
-              |\#\#|<:|:>|<%|%>|%:|\.\*|[][{}()\#;:,.?~!+\-*/%^&|=<>\\@`])
-  | (?P<other>.)
-""", re.X | re.S)
-_MARKER = re.compile(r'^#[ \t]+(\d+)[ \t]+"((?:\\.|[^"\\])*)"((?:[ \t]+\d)*)[ \t]*$', re.M)
-_DIRECTIVE = re.compile(r"[ \t]*#[ \t]*(define|undef|pragma)\b[ \t]*(.*)$")
 # In the student's raw text: a line that starts a #line directive or a GNU line marker, also
 # with comments or line splices between '#' and the number (over-approximated on purpose).
 _RAW_LINE_DIRECTIVE = re.compile(r"^[ \t]*(?:#|%:)(?:[ \t]|/\*.*?\*/)*(?:line\b|[0-9])", re.M)
-
-
-@dataclass
-class Token:
-    kind: str          # id, num, str, chr, raw, punct, other
-    text: str
-    file: str
-    line: int
-
-
-@dataclass
-class Finding:
-    file: str          # absolute path of the student file
-    line: int
-    construct: str
-    why: str
-    tamper: bool = True
-
-    def text(self, shown_as: str) -> str:
-        return f"{shown_as}:{self.line}: '{self.construct}': {self.why}"
-
-
-@dataclass
-class Scan:
-    """What one translation unit showed."""
-    findings: list[Finding] = field(default_factory=list)
-    tokens: dict[str, list[Token]] = field(default_factory=dict)     # student file -> tokens
-    includes: list[tuple[str, int, str]] = field(default_factory=list)  # (from, line, target)
-
-
-def _unescape(name: str) -> str:
-    return re.sub(r"\\(.)", r"\1", name)
-
-
-class _Policy:
-    def __init__(self, overlay: Path, own_files: set[str], allowed_extra: set[str]) -> None:
-        self.overlay = os.path.realpath(overlay)
-        self.own = {os.path.realpath(f) for f in own_files}
-        self.extra = {os.path.realpath(f) for f in allowed_extra}
-
-        self._student: dict[str, bool] = {}
-
-    def is_student(self, path: str) -> bool:
-        known = self._student.get(path)
-        if known is None:
-            known = self._student[path] = os.path.realpath(path) in self.own
-        return known
-
-    def include_problem(self, target: str, system: bool) -> str:
-        real = os.path.realpath(target)
-        if "doctest" in real.lower():
-            return "includes the test framework"
-        if real in self.own:
-            if not real.endswith(HEADER_SUFFIXES):
-                return "includes a file that is not a header (only your .hpp/.h files)"
-            return ""
-        if real in self.extra:
-            return ""
-        if real.startswith(self.overlay + os.sep):
-            return "includes a file of the course that is not one of your files"
-        if system:
-            return ""
-        return ("includes a file outside your submission (only your own headers and the "
-                "standard/system headers)")
 
 
 def scan(preprocessed: str, overlay: Path, own_files: set[str],
@@ -174,145 +99,13 @@ def scan(preprocessed: str, overlay: Path, own_files: set[str],
     student's files in the overlay (the files the rules are about); allowed_extra: course
     headers a student file may include (lab_todo.hpp); forbidden: the milestone's
     {"regex", "why"} rules, applied to each student file's tokens."""
-    policy = _Policy(overlay, own_files, set(allowed_extra))
-    result = Scan()
-    stack: list[str] = []          # include stack of file names (as in the markers)
-    current, line = "", 1
-    pos, n = 0, len(preprocessed)
-    while pos < n:
-        if current and policy.is_student(current):
-            pos, current, line = _student_region(preprocessed, pos, current, line, stack,
-                                                 policy, result)
-            continue
-        m = _MARKER.search(preprocessed, pos)
-        if not m:
-            break
-        pos = m.end()
-        current, line = _marker(m, stack, current, policy, result)
+    result = walk(preprocessed, Policy(overlay, own_files, set(allowed_extra)))
     for path, tokens in result.tokens.items():
         _token_rules(path, tokens, result.findings)
         if forbidden:
             _forbidden_rules(path, tokens, forbidden, result.findings)
     result.findings = _unique(result.findings)
     return result
-
-
-def _marker(m: re.Match, stack: list[str], current: str, policy: _Policy,
-            result: Scan) -> tuple[str, int]:
-    number, name, flags = int(m.group(1)), _unescape(m.group(2)), m.group(3).split()
-    if "1" in flags:
-        parent = stack[-1] if stack else ""
-        if parent and policy.is_student(parent):
-            problem = policy.include_problem(name, "3" in flags)
-            result.includes.append((parent, -1, name))
-            if problem:
-                result.findings.append(Finding(os.path.realpath(parent), -1,
-                                               f"#include {Path(name).name}", problem))
-        stack.append(name)
-    elif "2" in flags:
-        if stack:
-            stack.pop()
-        if not stack or stack[-1] != name:
-            # Returned to a file other than the includer: only a forged marker does that.
-            if stack and policy.is_student(stack[-1]):
-                result.findings.append(Finding(os.path.realpath(stack[-1]), number,
-                                               "# line marker", "a line marker would disguise "
-                                               "where code comes from"))
-            if stack:
-                stack[-1] = name
-            else:
-                stack.append(name)
-    else:
-        if stack and stack[-1] != name:
-            if policy.is_student(stack[-1]):
-                result.findings.append(Finding(os.path.realpath(stack[-1]), number, "#line",
-                                               "#line would disguise where code comes from"))
-            stack[-1] = name
-        elif not stack:
-            stack.append(name)
-    return (stack[-1] if stack else name), number
-
-
-def _student_region(text: str, pos: int, current: str, line: int, stack: list[str],
-                    policy: _Policy, result: Scan) -> tuple[int, str, int]:
-    """Tokenizes from pos while the current file is a student file; returns at the next line
-    marker that leaves it (or the end)."""
-    real = os.path.realpath(current)
-    tokens = result.tokens.setdefault(real, [])
-    at_line_start = pos == 0 or text[pos - 1] == "\n"
-    n = len(text)
-    while pos < n:
-        if at_line_start:
-            m = _MARKER.match(text, pos)
-            if m:
-                pos = m.end()
-                name, line = _marker(m, stack, current, policy, result)
-                if name != current:
-                    return pos, name, line
-                continue
-            eol = text.find("\n", pos)
-            eol = n if eol < 0 else eol
-            d = _DIRECTIVE.match(text, pos, eol)
-            if d:
-                _directive(d.group(1), d.group(2), real, line, result)
-                pos = eol
-                continue
-        m = _TOKEN.match(text, pos)
-        if m is None:        # cannot happen: 'other' matches any character
-            pos += 1
-            continue
-        kind = m.lastgroup
-        if kind == "raw":
-            close = text.find(")" + m.group("delim") + '"', m.end())
-            end = n if close < 0 else close + len(m.group("delim")) + 2
-            tokens.append(Token("str", text[pos:end], real, line))
-            line += text.count("\n", pos, end)
-            pos = end
-            at_line_start = False
-            continue
-        pos = m.end()
-        if kind == "nl":
-            line += 1
-            at_line_start = True
-            continue
-        if kind == "ws":
-            continue
-        at_line_start = False
-        tokens.append(Token(kind, m.group(0), real, line))
-    return pos, current, line
-
-
-def _directive(kind: str, rest: str, path: str, line: int, result: Scan) -> None:
-    if kind == "undef":
-        result.findings.append(Finding(path, line, f"#undef {rest.strip()}",
-                                       "can unmake the test framework's macros"))
-    elif kind == "pragma":
-        result.findings.append(Finding(path, line, f"#pragma {rest.strip()}"[:60],
-                                       "a pragma (also from _Pragma) can switch off the "
-                                       "sanitizer or warnings; only '#pragma once' is allowed"))
-    else:
-        m = re.match(r"(\w+)(\()?(.*)$", rest)
-        if not m:
-            return
-        name, function_like, body = m.group(1), m.group(2), (m.group(3) or "").strip()
-        if name.startswith(("DOCTEST", "LAB_")) or name in _DOCTEST_SHORT:
-            result.findings.append(Finding(path, line, f"#define {name}",
-                                           "redefines a test-framework macro"))
-        elif function_like or (body and not re.fullmatch(r"[0-9][0-9'xXa-fA-FuUlL.]*", body)):
-            result.findings.append(Finding(
-                path, line, f"#define {name}",
-                "a macro with a body can rewrite the checkpoint code that includes your file; "
-                "use constexpr or an inline function (only include guards and numeric "
-                "constants are allowed)"))
-
-
-_DOCTEST_SHORT = set("""CHECK CHECK_FALSE CHECK_EQ CHECK_NE CHECK_GT CHECK_LT CHECK_GE CHECK_LE
-CHECK_UNARY CHECK_UNARY_FALSE CHECK_THROWS CHECK_THROWS_AS CHECK_THROWS_WITH CHECK_NOTHROW
-CHECK_MESSAGE REQUIRE REQUIRE_FALSE REQUIRE_EQ REQUIRE_NE REQUIRE_GT REQUIRE_LT REQUIRE_GE
-REQUIRE_LE REQUIRE_UNARY REQUIRE_THROWS REQUIRE_THROWS_AS REQUIRE_THROWS_WITH REQUIRE_NOTHROW
-REQUIRE_MESSAGE WARN WARN_FALSE WARN_MESSAGE TEST_CASE TEST_CASE_FIXTURE TEST_SUITE SUBCASE
-SCENARIO GIVEN WHEN THEN AND_WHEN AND_THEN FAIL FAIL_CHECK MESSAGE INFO CAPTURE
-REGISTER_REPORTER REGISTER_LISTENER""".split())
 
 
 def _token_rules(path: str, tokens: list[Token], findings: list[Finding]) -> None:
@@ -521,17 +314,17 @@ def raw_findings(path: str, data: bytes) -> list[Finding]:
 
 
 def startup_findings(build_output: str, own_files: set[str]) -> list[Finding]:
-    """The build's -Werror=global-constructors / exit-time-destructors errors in student files:
-    code that would run before main() or after it."""
+    """The build's -Werror=global-constructors errors in student files: code that would run
+    before main()."""
     own = {os.path.realpath(f) for f in own_files}
     found = []
     for m in _STARTUP.finditer(build_output):
         path = os.path.realpath(m.group(1))
         if path in own:
-            found.append(Finding(path, int(m.group(2)), "static initializer" if "constructor"
-                                 in m.group(3) else "static destructor",
-                                 f"{m.group(3)}: code that runs before main() (or after it) "
-                                 "could fake a result; initialize with constant expressions"))
+            found.append(Finding(path, int(m.group(2)), "static initializer",
+                                 f"{m.group(3)}: code that runs before main() could fake a "
+                                 "result; initialize with constant expressions (a function-"
+                                 "local static is fine)"))
     return found
 
 

@@ -16,6 +16,7 @@ import time
 import traceback
 from pathlib import Path
 
+from .. import feedback
 from ..build import Tree
 from ..console import LabError, info, warn
 from ..course import ROOT, Milestone, closure, dependents, load_milestones
@@ -23,9 +24,9 @@ from ..flow import Decided, run_flow
 from ..release import release_overrides
 from ..results import Status, TestResult
 from .args import Options
-from .evidence import tidy
+from .confine import GradingBox
+from .cxxrules import BUILD_FLAGS
 from .reports import Report, write_reports
-from .rules import rule_check
 from .runner import VerifiedRunner
 from .submission import locate, overlay, unpack
 
@@ -96,24 +97,30 @@ def _grade_locked(given: Path, work: Path, opts: Options, all_ms: list[Milestone
 
     overlay(sub, all_ms, track, set())
     needed = closure({m.number for m in graded}, all_ms)
-    decided = _apply_rules([m for m in all_ms if m.number in needed], all_ms, track, opts,
-                           report)
-    excluded = {n for n, d in decided.items() if not d.build}
-    if excluded:
-        overlay(sub, all_ms, track, excluded)
-
-    tree = Tree("student", work / "tsan", track_dir=track,
-                cache={"LAB_WERROR": "OFF", "LAB_INSTRUCTOR": "OFF", "LAB_BENCHMARKS": "OFF"})
+    # Every process student code can influence runs in the sandbox from here on (confine.py).
+    gbox = GradingBox.create(opts.sandbox, work, track, work / "tsan", jobs=opts.jobs,
+                             ccache=opts.ccache)
+    report.sandbox = gbox.mode
+    report.sandbox_detail = gbox.box.describe()
+    tree = Tree("student", work / "tsan", track_dir=track, runner=gbox.tree_command,
+                cache={"LAB_WERROR": "OFF", "LAB_INSTRUCTOR": "OFF", "LAB_BENCHMARKS": "OFF",
+                       "CMAKE_CXX_FLAGS": BUILD_FLAGS})
     cfg = tree.configure()
     if not cfg.ok:
         raise LabError("CMake could not configure the grading build (this is the grader's "
                        "environment, not the submission):\n" + cfg.output[-3000:])
+    decided = _apply_rules([m for m in all_ms if m.number in needed], all_ms, track, opts,
+                           report, gbox)
+    excluded = {n for n, d in decided.items() if not d.build}
+    if excluded:
+        overlay(sub, all_ms, track, excluded)
 
     def explain(text: str) -> str:
-        return tidy(text, track)
+        return feedback.tidy(text, feedback.Paths(ROOT, track))
 
     runner = VerifiedRunner(repeat=opts.repeat, test_timeout=opts.test_timeout,
-                            budget=opts.budget, test_jobs=opts.test_jobs, explain=explain)
+                            budget=opts.budget, test_jobs=opts.test_jobs, explain=explain,
+                            gbox=gbox)
     outcome = run_flow(tree, graded, all_ms, runner, decided, jobs=opts.jobs, explain=explain,
                        progress=lambda m: info(f"  building milestone {m.number}"))
     report.results = outcome.all_results()
@@ -126,12 +133,19 @@ def _grade_locked(given: Path, work: Path, opts: Options, all_ms: list[Milestone
 
 
 def _apply_rules(checked: list[Milestone], all_ms: list[Milestone],
-                 track: Path, opts: Options, report: Report) -> dict[int, Decided]:
-    """The rules, on the student's files before anything of them is compiled: which milestones
-    are decided (scored 0) and which are not even built."""
+                 track: Path, opts: Options, report: Report,
+                 gbox: GradingBox) -> dict[int, Decided]:
+    """The rules, on the token streams the compiler sees (cxxrules.py), before anything of the
+    student's is compiled: which milestones are decided (scored 0) and which are not even
+    built."""
+    own = {str(track / m.slug / name): f"starter/{m.slug}/{name}" for m in all_ms
+           for name in m.files if (track / m.slug / name).is_file()}
     decided: dict[int, Decided] = {}
     for m in checked:
-        tamper, forbidden = rule_check(m, track, opts.tamper_rules)
+        tamper, forbidden, errors = gbox.rule_check(m, own, opts.tamper_rules)
+        if errors:
+            report.notes.append(f"milestone {m.number}: the rules could not read every "
+                                f"translation unit ({errors[0][:200]}); the build decides")
         notes = [f"scored 0: {t}" for t in tamper or forbidden]
         if notes:
             report.milestone_notes.setdefault(m.number, []).extend(notes)

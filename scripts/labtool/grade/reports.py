@@ -19,6 +19,7 @@ from pathlib import Path
 from ..console import table
 from ..course import Milestone
 from ..results import Score, Status, TestResult, milestone_status, score
+from .archive import md_code, md_text, write_atomic
 from .args import Options
 
 MAX_TEST_OUTPUT = 1800                       # characters of a test's output in the reports
@@ -34,6 +35,8 @@ class Report:
     notes: list[str] = field(default_factory=list)
     error: str = ""
     seconds: float = 0.0
+    sandbox: str = ""           # the sandbox mode used (sandbox.py); "" before it was chosen
+    sandbox_detail: str = ""
     options: Options = field(default_factory=Options)
 
     def of(self, m: Milestone) -> list[TestResult]:
@@ -143,6 +146,8 @@ def results_json(report: Report) -> dict:
             "notes": report.notes,
             "repeat": report.options.repeat,
             "error": report.error or None,
+            "sandbox": report.sandbox or None,
+            "sandbox_detail": report.sandbox_detail or None,
         },
     }
 
@@ -183,7 +188,7 @@ def junit_xml(report: Report) -> str:
 
 
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return md_text(text)
 
 
 def _md_block(text: str) -> str:
@@ -197,7 +202,10 @@ def summary_md(report: Report) -> str:
     if total.stretch_possible:
         out += [f"Stretch goals: {total.stretch_earned} / {total.stretch_possible} (shown apart; "
                 "they never lower the score).", ""]
-    if report.error:
+    if report.error.startswith("SubmissionRejected"):
+        out += ["> **The submission was rejected** (fix it and hand it in again):", "",
+                _md_block(_trim(report.error, 3000)), ""]
+    elif report.error:
         out += ["> **The grader failed** (this is not a verdict on your code; tell your "
                 "instructor):", "", _md_block(_trim(report.error, 3000)), ""]
     out += ["| # | Milestone | Points | Checkpoints | Status |", "| --- | --- | --- | --- | --- |"]
@@ -230,7 +238,7 @@ def summary_md(report: Report) -> str:
         out += ["### Ignored changes", "",
                 "Only the files you edit under `starter/` are graded; these files differ from "
                 "the course's copy and were **not** used:", ""]
-        out += [f"- `{f}`" for f in report.ignored[:50]]
+        out += [f"- {md_code(f)}" for f in report.ignored[:50]]
         if len(report.ignored) > 50:
             out.append(f"- ... and {len(report.ignored) - 50} more")
         out.append("")
@@ -238,7 +246,7 @@ def summary_md(report: Report) -> str:
         out += ["### Notes", ""] + [f"- {_md_cell(n)}" for n in report.notes[:30]] + [""]
     out.append(f"<sub>clang + ThreadSanitizer; concurrency checkpoints run "
                f"{report.options.repeat}x and must pass every time; graded in "
-               f"{report.seconds:.0f} s.</sub>")
+               f"{report.seconds:.0f} s; sandbox: {report.sandbox or 'not started'}.</sub>")
     return "\n".join(out) + "\n"
 
 
@@ -270,9 +278,7 @@ def write_reports(report: Report, out: Path) -> None:
         data = classroom_json(report)
         files["classroom.json"] = json.dumps(data, indent=2) + "\n"
     for name, text in files.items():
-        tmp = out / (name + ".tmp")
-        tmp.write_text(text)
-        tmp.replace(out / name)
+        write_atomic(out / name, text)
     if report.options.classroom and os.environ.get("GITHUB_OUTPUT"):
         encoded = base64.b64encode(json.dumps(classroom_json(report)).encode()).decode()
         with open(os.environ["GITHUB_OUTPUT"], "a") as fh:

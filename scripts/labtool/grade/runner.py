@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import secrets
 import shutil
 import signal
-import subprocess
 import tempfile
 import time
 import xml.etree.ElementTree as ET
@@ -27,14 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from .. import feedback
 from ..build import Tree, failure_summary
 from ..console import LabError, info
-from ..course import CHECKPOINTS, CTestEntry, ctest_listing
+from ..course import CHECKPOINTS, ROOT, CTestEntry, ctest_listing
 from ..results import (INCONCLUSIVE_ADVICE, NOT_RUN_EXIT_CODE, RERUNS_OF_INCONCLUSIVE, Status,
                        TestResult, not_run_status)
-from .evidence import SANITIZER_REPORT, sanitizer_excerpt, sanitizer_headline, tail
+from .confine import GradingBox, run_checkpoint
 
-MAX_OUTPUT_KEEP = 256 * 1024                 # bytes of a test's output that are read back
 SANITIZER_OPTIONS_FILE = CHECKPOINTS / "common" / "sanitizer_options.json"
 
 def sanitizer_env() -> dict[str, str]:
@@ -62,23 +60,6 @@ class Run:
 
 
 
-def _limit_child() -> None:
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (256 << 20, 256 << 20))
-
-
-def _read_capped(path: Path) -> str:
-    size = path.stat().st_size if path.exists() else 0
-    with open(path, "rb") as fh:
-        if size <= MAX_OUTPUT_KEEP:
-            data = fh.read()
-        else:
-            head = fh.read(MAX_OUTPUT_KEEP // 2)
-            fh.seek(size - MAX_OUTPUT_KEEP // 2)
-            data = head + b"\n[... output cut ...]\n" + fh.read()
-    return data.decode("utf-8", errors="replace")
-
-
 def _doctest_failures(case: ET.Element) -> list[str]:
     """Readable lines for the failed assertions and exceptions of one doctest TestCase."""
     lines = []
@@ -88,7 +69,11 @@ def _doctest_failures(case: ET.Element) -> list[str]:
             where = f"{el.get('filename', '?')}:{el.get('line', '?')}"
             lines.append(f"{where}: {el.get('type', 'CHECK')}( {original} ) failed")
             expanded = (el.findtext("Expanded") or "").strip()
-            if expanded and expanded != original:
+            diff = feedback.text_diff(expanded, original)
+            if diff:
+                lines.append("  the two texts differ (- expected, + what the code produced):")
+                lines.extend("    " + line for line in diff.splitlines())
+            elif expanded and expanded != original:
                 lines.append(f"  values: {expanded}")
             exc = (el.findtext("Exception") or "").strip().strip('"')
             if exc:
@@ -160,15 +145,16 @@ def verify_report(report: Path, exe: str, test_name: str, slug: str,
     return True, "", []
 
 
-def run_once(spec: CTestEntry, test_name: str, slug: str, timeout: float) -> Run:
+def run_once(gbox: GradingBox, spec: CTestEntry, test_name: str, slug: str,
+             timeout: float) -> Run:
     """Runs one checkpoint once and decides from the exit status, the output and doctest's own
     report whether it really passed."""
-    result = _run_once(spec, test_name, slug, timeout, [])
+    result = _run_once(gbox, spec, test_name, slug, timeout, [])
     if result.status is Status.ERROR and shutil.which("setarch"):
         # TSan (clang < 18) cannot start when the kernel randomizes mmap with more bits than
         # its memory layout allows (vm.mmap_rnd_bits > 28), which a container cannot change:
         # run the test without address-space randomization instead.
-        result = _run_once(spec, test_name, slug, timeout,
+        result = _run_once(gbox, spec, test_name, slug, timeout,
                            ["setarch", os.uname().machine, "-R"])
     if result.status is Status.ERROR:
         raise LabError("ThreadSanitizer cannot start on this machine (\"unexpected memory "
@@ -177,76 +163,76 @@ def run_once(spec: CTestEntry, test_name: str, slug: str, timeout: float) -> Run
 
 
 def _judge(proc_code: int, output: str, seconds: float,
-           verdict: tuple[bool, str, list[str]]) -> Run:
+           verdict: tuple[bool, str, list[str]], paths: feedback.Paths) -> Run:
     """The run's status from its exit code, its output and the verified report."""
     ok, why, failures = verdict
     if "ThreadSanitizer: unexpected memory mapping" in output:
-        return Run(Status.ERROR, "ThreadSanitizer could not start", tail(output), seconds)
-    if SANITIZER_REPORT.search(output):
-        return Run(Status.SANITIZER, sanitizer_headline(output, proc_code),
-                   sanitizer_excerpt(output), seconds)
+        return Run(Status.ERROR, "ThreadSanitizer could not start", feedback.tail(output),
+                   seconds)
+    if feedback.has_sanitizer_report(output):
+        return Run(Status.SANITIZER, feedback.sanitizer_headline(output, proc_code),
+                   feedback.sanitizer_excerpt(output, paths), seconds)
     if proc_code < 0:
         name = signal.Signals(-proc_code).name \
             if -proc_code in signal.Signals._value2member_map_ else str(-proc_code)
-        return Run(Status.CRASH, f"crashed ({name})", "\n".join(failures) or tail(output),
-                   seconds)
+        return Run(Status.CRASH, f"crashed ({name})",
+                   "\n".join(failures) or feedback.tail(output), seconds)
     if proc_code == NOT_RUN_EXIT_CODE:
         if not_run_status(output) is Status.INCONCLUSIVE:
-            return Run(Status.INCONCLUSIVE, INCONCLUSIVE_ADVICE, tail(output), seconds)
+            return Run(Status.INCONCLUSIVE, INCONCLUSIVE_ADVICE, feedback.tail(output), seconds)
         return Run(Status.FAILED, "the test said it was skipped (exit 77), but this machine "
-                   "has what it needs: the grader decides skips itself", tail(output), seconds)
+                   "has what it needs: the grader decides skips itself", feedback.tail(output),
+                   seconds)
     if proc_code != 0:
         detail = "\n".join(failures) or failure_summary(output)
         return Run(Status.FAILED if failures else Status.CRASH,
                    why if not ok else f"exit code {proc_code}", detail, seconds)
     if not ok:
         return Run(Status.NO_REPORT if "report" in why else Status.FAILED, why,
-                   "\n".join(failures) or tail(output), seconds)
+                   "\n".join(failures) or feedback.tail(output), seconds)
     return Run(Status.PASSED, seconds=seconds)
 
 
-def _run_once(spec: CTestEntry, test_name: str, slug: str, timeout: float,
+def _run_once(gbox: GradingBox, spec: CTestEntry, test_name: str, slug: str, timeout: float,
               prefix: list[str]) -> Run:
     exe = spec.command[0]
     if not Path(exe).is_file():
         return Run(Status.FAILED, "the checkpoint executable was not built")
-    scratch = Path(tempfile.mkdtemp(prefix="lab-grade-run-"))
-    try:
-        os.chmod(scratch, 0o700)
-        report = scratch / f"{secrets.token_hex(12)}.xml"
-        nonce = secrets.randbelow(2**31 - 2) + 1
-        command = prefix + spec.command + ["--reporters=xml", f"--out={report}",
-                                           f"--rand-seed={nonce}", "--no-colors=true",
-                                           "--no-breaks=true"]
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(scratch),
-               "TMPDIR": str(scratch), "LANG": "C.UTF-8", **sanitizer_env()}
-        out_path = scratch / "output.txt"
-        start = time.monotonic()
-        with open(out_path, "wb") as out:
-            proc = subprocess.Popen(command, cwd=spec.cwd if spec.cwd.is_dir() else scratch,
-                                    stdin=subprocess.DEVNULL, stdout=out,
-                                    stderr=subprocess.STDOUT, env=env, start_new_session=True,
-                                    preexec_fn=_limit_child)
-            timed_out = False
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-            finally:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)   # and anything it left behind
-                except (ProcessLookupError, PermissionError):
-                    pass
-                proc.wait()
-        seconds = time.monotonic() - start
-        output = _read_capped(out_path)
-        if timed_out:
-            return Run(Status.TIMEOUT, f"timed out after {timeout:g} s (an endless loop, a "
-                       "deadlock or a thread that never stops?)", tail(output), seconds)
-        return _judge(proc.returncode, output, seconds,
-                      verify_report(report, exe, test_name, slug, nonce))
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    name = f"{secrets.token_hex(12)}.xml"
+    nonce = secrets.randbelow(2**31 - 2) + 1
+    command = prefix + spec.command + [f"--rand-seed={nonce}", "--reporters=xml",
+                                       "--no-colors=true", "--no-breaks=true"]
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", **sanitizer_env()}
+    res, report = run_checkpoint(gbox, command, name, spec.cwd, timeout, env, cpu_count())
+    if res.timed_out:
+        return Run(Status.TIMEOUT, f"timed out after {timeout:g} s (an endless loop, a "
+                   "deadlock or a thread that never stops?)", feedback.tail(res.output),
+                   res.seconds)
+    with tempfile.TemporaryDirectory(prefix="lab-grade-report-") as own:
+        path = Path(own) / name
+        if report is not None:
+            path.write_bytes(report)
+        verdict = verify_report(path, exe, test_name, slug, nonce)
+    return _judge(res.returncode, res.output, res.seconds, verdict,
+                  feedback.Paths(ROOT, gbox.track))
+
+
+def manifest_command(tree: Tree, r: TestResult, spec: CTestEntry | None) -> CTestEntry | None:
+    """The command of one checkpoint, from the manifest's name: one of OUR executables of this
+    milestone (the one CTest registered for it) with `--test-case=<manifest name>`, never a
+    command line a student-built program could have influenced; None if CTest's entry does
+    not name such an executable."""
+    if spec is None or not spec.command:
+        return None
+    exe = Path(spec.command[0])
+    folder = (tree.build_dir / "checkpoints" / r.milestone.slug).resolve()
+    label = r.milestone.label
+    if exe.parent.resolve() != folder or exe.name not in (f"{label}_checkpoints",
+                                                          f"{label}_plain"):
+        return None
+    return CTestEntry(name=spec.name, command=[str(folder / exe.name),
+                                               f"--test-case={r.test.name}"],
+                      cwd=folder, timeout=spec.timeout, labels=spec.labels)
 
 
 # --- the run strategy ------------------------------------------------------------------------
@@ -261,6 +247,7 @@ class VerifiedRunner:
     test_jobs: int = 1
     explain: Callable[[str], str] = str
     cpus: int = 0               # 0: this machine's
+    gbox: GradingBox | None = None   # the sandbox every run goes through (confine.py)
 
     def run(self, tree: Tree, results: list[TestResult]) -> None:
         listing = ctest_listing(tree.build_dir)
@@ -269,8 +256,12 @@ class VerifiedRunner:
         info(f"  running {len(results)} checkpoints ({self.repeat}x each concurrency "
              "checkpoint)")
 
+        if self.gbox is None:
+            raise LabError("grade runs checkpoints only in its sandbox (confine.GradingBox)")
+        self.gbox.seal()            # from here on student code runs: the build is read-only
+
         def one(r: TestResult) -> None:
-            self._grade_one(r, listing.get(r.name), cpus, deadline)
+            self._grade_one(r, manifest_command(tree, r, listing.get(r.name)), cpus, deadline)
 
         if self.test_jobs > 1:
             with ThreadPoolExecutor(self.test_jobs) as pool:
@@ -288,7 +279,8 @@ class VerifiedRunner:
             return
         if spec is None or not spec.command:
             r.status, r.output = Status.ERROR, (
-                "not graded: CTest does not list this checkpoint (the grader's build is wrong)")
+                "not graded: CTest does not list this checkpoint with one of the milestone's "
+                "checkpoint executables (the grader's build is wrong)")
             return
         timeout = spec.timeout if self.test_timeout is None else min(spec.timeout,
                                                                      self.test_timeout)
@@ -302,7 +294,8 @@ class VerifiedRunner:
                 r.output = ("not run: the grading time budget was used up by earlier "
                             "checkpoints (slow or hanging code?)")
                 return
-            run = run_once(spec, r.test.name, r.milestone.slug, max(1.0, min(timeout, remaining)))
+            run = run_once(self.gbox, spec, r.test.name, r.milestone.slug,
+                           max(1.0, min(timeout, remaining)))
             r.seconds += run.seconds
             r.runs += 1
             if run.status is Status.INCONCLUSIVE and inconclusive_left:
@@ -313,7 +306,9 @@ class VerifiedRunner:
                 where = f" (run {i} of {reps})" if reps > 1 else ""
                 r.status = run.status
                 r.output = self.explain(f"{run.reason}{where}\n{run.detail}".strip())
-                if run.status is Status.TIMEOUT and r.test.on_timeout:
-                    r.output += f"\nLikely causes: {r.test.on_timeout}"
+                if run.status is Status.TIMEOUT:
+                    note = feedback.timeout_note(max(1.0, min(timeout, remaining)),
+                                                 r.test.on_timeout)
+                    r.output = self.explain(f"{note}{where}\n{run.detail}".strip())
                 return
         r.status = Status.PASSED

@@ -25,7 +25,6 @@ and a wall-clock timeout that kills the whole sandbox.
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import select
@@ -37,13 +36,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .reaping import Capture, alive, child_pid, kill_group, pids_of_uid, read_ready
+
 BUBBLEWRAP, SETPRIV, NONE = "bubblewrap", "setpriv", "none"
 MODES = (BUBBLEWRAP, SETPRIV, NONE)
 # Sandbox uids: one per concurrent run (so that "kill every process of the uid" never hits a
 # neighbour). Unnamed uids, far from Debian's system and user ranges.
 UID_BASE = int(os.environ.get("LAB_SANDBOX_UID", "62000"))
 UID_SLOTS = 16
-MAX_CAPTURE = 512 * 1024          # bytes of a command's output kept (head and tail)
 # Host folders every sandboxed program needs (read-only). /etc holds the loader cache and the
 # alternatives symlinks (c++, cc); secrets there are readable by root only.
 SYSTEM_DIRS = ("/usr", "/etc", "/opt")
@@ -248,7 +248,7 @@ class Sandbox:
 
         start = time.monotonic()
         timed_out = False
-        chunks = _Capture()
+        chunks = Capture()
         try:
             proc = subprocess.Popen(
                 cmd, cwd=str(cwd) if self.mode != BUBBLEWRAP else "/",
@@ -279,14 +279,14 @@ class Sandbox:
                     data = os.read(fd, 65536)
                     if fd == info_r:
                         info_buf += data
-                        inner_pid = _child_pid(info_buf) if data else -1
+                        inner_pid = child_pid(info_buf) if data else -1
                     else:
                         chunks.add(data)
         finally:
-            _kill_group(proc)
+            kill_group(proc)
             proc.wait()
             if inner_pid is None and info_r is not None:
-                inner_pid = _child_pid(_read_ready(info_r, 0.5))
+                inner_pid = child_pid(read_ready(info_r, 0.5))
             # Everything the command left behind dies before its output is read to the end
             # (a background process could otherwise hold the pipe open, or write later).
             self._reap(uid, inner_pid if inner_pid and inner_pid > 0 else None)
@@ -343,91 +343,15 @@ class Sandbox:
         killed (setpriv, and bubblewrap as root), or the PID namespace's init is gone."""
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            alive = _pids_of_uid(uid) if uid is not None else []
-            if inner_pid is not None and _alive(inner_pid):
-                alive.append(inner_pid)
-            if not alive:
+            left = pids_of_uid(uid) if uid is not None else []
+            if inner_pid is not None and alive(inner_pid):
+                left.append(inner_pid)
+            if not left:
                 return
-            for pid in alive:
+            for pid in left:
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
                     pass
             time.sleep(0.02)
         raise SandboxError("processes of the sandbox survived SIGKILL for 10 s")
-
-
-class _Capture:
-    """Keeps the first and the last MAX_CAPTURE/2 bytes of a stream."""
-
-    def __init__(self) -> None:
-        self.head = bytearray()
-        self.tail = bytearray()
-        self.dropped = 0
-
-    def add(self, data: bytes) -> None:
-        half = MAX_CAPTURE // 2
-        if len(self.head) < half:
-            take = half - len(self.head)
-            self.head += data[:take]
-            data = data[take:]
-        if data:
-            self.tail += data
-            if len(self.tail) > half:
-                self.dropped += len(self.tail) - half
-                del self.tail[:len(self.tail) - half]
-
-    def text(self) -> str:
-        middle = f"\n[... {self.dropped} bytes of output cut ...]\n".encode() \
-            if self.dropped else b""
-        return bytes(self.head + middle + self.tail).decode("utf-8", errors="replace")
-
-
-def _child_pid(info: bytes) -> int | None:
-    try:
-        return int(json.loads(info.decode() or "{}").get("child-pid"))
-    except (ValueError, TypeError, json.JSONDecodeError):
-        return None
-
-
-def _read_ready(fd: int, timeout: float) -> bytes:
-    data = b""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        ready, _, _ = select.select([fd], [], [], max(0.0, end - time.monotonic()))
-        if not ready:
-            break
-        chunk = os.read(fd, 4096)
-        if not chunk:
-            break
-        data += chunk
-    return data
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            return fh.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
-    except (OSError, IndexError):
-        return False
-
-
-def _pids_of_uid(uid: int) -> list[int]:
-    found = []
-    me = os.getpid()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == me:
-            continue
-        try:
-            if os.stat(f"/proc/{entry}").st_uid == uid and _alive(int(entry)):
-                found.append(int(entry))
-        except OSError:
-            continue
-    return found

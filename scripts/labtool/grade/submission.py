@@ -4,14 +4,13 @@ was changed (listed, never used), and the overlay of the taken files on our star
 
 from __future__ import annotations
 
-import shutil
-import tarfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..console import LabError
 from ..course import ROOT, Milestone, mirror, read_tree
+from . import archive
+from .archive import SubmissionRejected, read_inside, shown
 
 MAX_STUDENT_FILE = 2 * 1024 * 1024          # bytes; a bigger "source file" is not taken
 # Folders of a submission that are never looked at (build products, tool state, CI scratch).
@@ -29,46 +28,17 @@ class Submission:
     ignored: list[str] = field(default_factory=list)                   # changed, not used
 
 
-def _safe_member(name: str) -> bool:
-    parts = Path(name).parts
-    return bool(parts) and not name.startswith(("/", "\\")) and ".." not in parts
-
-
 def unpack(path: Path, scratch: Path) -> Path:
-    """A directory as is; an archive unpacked into scratch (regular files only, no escapes)."""
+    """A directory as is (never a link to one); an archive unpacked into scratch with caps on
+    entries and size, regular files only, every path inside (archive.py)."""
+    if path.is_symlink():
+        raise SubmissionRejected(f"{shown(str(path))} is a symbolic link; hand in the folder "
+                                 "or archive itself")
     if path.is_dir():
         return path
     if not path.exists():
         raise LabError(f"submission {path} does not exist")
-    dest = scratch / "unpacked"
-    shutil.rmtree(dest, ignore_errors=True)
-    dest.mkdir(parents=True)
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as zf:
-            for member in zf.infolist():
-                mode = (member.external_attr >> 16) & 0o170000
-                if member.is_dir() or mode == 0o120000 or not _safe_member(member.filename):
-                    continue
-                if member.file_size > MAX_STUDENT_FILE * 8:
-                    continue
-                target = dest / member.filename
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(zf.read(member))
-        return dest
-    if tarfile.is_tarfile(path):
-        with tarfile.open(path) as tf:
-            for member in tf.getmembers():
-                if not member.isfile() or not _safe_member(member.name):
-                    continue
-                if member.size > MAX_STUDENT_FILE * 8:
-                    continue
-                target = dest / member.name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                source = tf.extractfile(member)
-                if source is not None:
-                    target.write_bytes(source.read())
-        return dest
-    raise LabError(f"submission {path} is neither a directory nor a .zip/.tar archive")
+    return archive.unpack(path, scratch / "unpacked")
 
 
 def _walk(root: Path, limit: int = 20000):
@@ -118,15 +88,18 @@ def locate(given: Path, root: Path, milestones: list[Milestone],
            release_files: dict[str, bytes] | None = None) -> Submission:
     """Finds the student's files; `release_files` are the student release's own versions of
     files that differ from ours (they do not count as the student's changes)."""
+    index = archive.walk(root)        # every regular file, no link followed anywhere
     track, layout = _find_root(root, milestones)
     sub = Submission(given=given, root=root, layout=layout)
+    sub.notes += index.notes
+    taken = set(index.files.values())
     by_name: dict[str, list[tuple[str, str]]] = {}
     for m in milestones:
         for name in m.files:
             by_name.setdefault(name, []).append((m.slug, name))
     flat_candidates: dict[str, list[Path]] = {}
     if layout == "flat":
-        for path in _walk(track, limit=2000):
+        for path in sorted(p for p in taken if track in p.parents):
             if path.name in by_name and len(path.relative_to(track).parts) <= 2:
                 flat_candidates.setdefault(path.name, []).append(path)
     for m in milestones:
@@ -144,9 +117,10 @@ def locate(given: Path, root: Path, milestones: list[Milestone],
                 sub.notes.append(f"{m.slug}/{name}: not in the submission; the starter "
                                  "version was used")
                 continue
-            if path.is_symlink() or not path.is_file():
-                sub.notes.append(f"{m.slug}/{name}: not a regular file (a link?); the starter "
-                                 "version was used")
+            if path not in taken:
+                sub.notes.append(f"{m.slug}/{name}: not a regular file inside the submission "
+                                 "(a link, or in a linked folder?); the starter version was "
+                                 "used")
                 continue
             if path.stat().st_size > MAX_STUDENT_FILE:
                 sub.notes.append(f"{m.slug}/{name}: larger than {MAX_STUDENT_FILE} bytes; the "
@@ -194,7 +168,7 @@ def overlay(sub: Submission, milestones: list[Milestone], track: Path,
         for name in m.files:
             path = sub.files.get((m.slug, name))
             if path is not None:
-                files[f"{m.slug}/{name}"] = path.read_bytes()
+                files[f"{m.slug}/{name}"] = read_inside(sub.root, path, MAX_STUDENT_FILE)
     mirror(files, track)
 
 

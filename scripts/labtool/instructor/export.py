@@ -34,6 +34,7 @@ from pathlib import Path
 from ..console import LabError, info, paint, table, warn
 from ..course import ROOT
 from ..release import release_overrides
+from .leaks import find_leaks
 from .verify_export import verify
 
 # Paths (relative, POSIX) that never leave the instructor's repository.
@@ -205,6 +206,8 @@ def leak_problems(export_dir: Path) -> tuple[list[str], list[str]]:
                 problems.append(what)
             else:
                 warnings.append(what)
+    # Solution code in the exported starter's comments, strings, Markdown or early hints.
+    problems += [str(leak) for leak in find_leaks(ROOT, export_dir)]
     return problems, warnings
 
 

@@ -1,7 +1,6 @@
 """The starter never hands out the solution: no solution code in starter prose or early hints.
 
-    python3 scripts/labtool/instructor/leaks.py [ROOT]      # prints every leak; exit 1 if any
-    cd scripts && python3 -m labtool.instructor.leaks       # the same
+    cd scripts && python3 -m labtool.instructor.leaks [ROOT]   # prints every leak; exit 1 if any
 
 A student reads the starter's comments, its `LAB_TODO("...")` messages (which `scripts/lab
 check` prints as the first failure) and, on request, the milestone's hints. If any of them
@@ -20,11 +19,10 @@ This check finds such leaks mechanically:
                       checkpoints/*/manifest.json except the last one, which is the near-code
                       rung of the ladder and may show solution code.
 
-The prose is tokenized like code, so `requests_.fetch_add(1, std::memory_order_relaxed)` in a
-comment matches the same statement in the solution, whatever the spacing or `std::`. A leak is
-reported once per run of overlapping matches, with the starter (or hint) position and the
-solution statement it comes from. A line that must quote such a fragment for another reason
-carries the marker `lab-leaks: allow` on the same line (never used in this course so far).
+Prose is lexed like code, so `requests_.fetch_add(1, std::memory_order_relaxed)` in a comment
+matches the solution's statement whatever the spacing or `std::`; a run of overlapping matches
+is one leak if it says enough (see weight()). A line that must quote a fragment for another
+reason carries the marker `lab-leaks: allow` (unused in this course so far).
 
 `find_leaks(root)` returns the list; `selftest`'s static step and `export-student` fail when it
 is not empty.
@@ -38,9 +36,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..course import CODE_SUFFIXES, ROOT
+
 ALLOW_MARKER = "lab-leaks: allow"
 WINDOW = 4  # tokens: "a normalized code fragment of 4 or more tokens"
-CODE_SUFFIXES = (".hpp", ".cpp", ".h", ".cc")
 
 
 @dataclass(frozen=True)
@@ -163,9 +162,7 @@ SECRET_WEIGHT = 2.0
 
 
 def weight(text: str) -> float:
-    if not text or not (text[0].isalnum() or text[0] in "_\"'"):
-        return 0.0
-    if text in GENERIC:
+    if not text or not (text[0].isalnum() or text[0] in "_\"'") or text in GENERIC:
         return 0.0
     if text.startswith("memory_order") or (text.endswith("_") and len(text) > 1):
         return 2.0
@@ -257,7 +254,7 @@ def given_fragments(root: Path) -> set[tuple[str, ...]]:
 
 @dataclass
 class _Prose:
-    where: str            # file path (a line is added per leak) or a hint label
+    where: str            # a file (the line of each leak is added) or a hint label
     kind: str
     tokens: list[Token]   # lexed prose, lines as in the file
     with_line: bool = True
@@ -351,14 +348,17 @@ def hint_prose(root: Path) -> list[_Prose]:
 
 # --- the check ------------------------------------------------------------------------------
 
-def find_leaks(root: Path) -> list[Leak]:
-    """Every place where a student reads a solution fragment (see the module docstring)."""
+def find_leaks(root: Path, tree: Path | None = None) -> list[Leak]:
+    """Every place where a student reads a solution fragment (see the module docstring).
+    The solutions come from `root`; the starter and the hints from `tree` (default: `root`),
+    e.g. a student export, which has no solutions/."""
     root = Path(root)
+    tree = Path(tree) if tree is not None else root
     secret = solution_fragments(root)
-    for key in given_fragments(root):
+    for key in given_fragments(tree):
         secret.pop(key, None)
     leaks: list[Leak] = []
-    for p in starter_prose(root) + hint_prose(root):
+    for p in starter_prose(tree) + hint_prose(tree):
         seq = normalize(p.tokens)
         hits = [(i, secret[key]) for key, i in windows(seq) if key in secret]
         # One leak per run of overlapping windows, if the run says enough (see weight()).
@@ -381,7 +381,7 @@ def find_leaks(root: Path) -> list[Leak]:
 
 
 def main(argv: list[str]) -> int:
-    root = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parents[3]
+    root = Path(argv[1]) if len(argv) > 1 else ROOT
     if not (root / "starter").is_dir() or not (root / "solutions").is_dir():
         print(f"leaks: {root} has no starter/ and solutions/: pass the course's root folder",
               file=sys.stderr)

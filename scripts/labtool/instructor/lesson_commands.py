@@ -135,6 +135,39 @@ def extract(rel: str, text: str) -> list[Block]:
     return blocks
 
 
+# Paths and options that exist only in the instructor's repository. A fence of any language
+# (commands, or a transcript of them) that uses one must be marked <!-- instructor -->.
+INSTRUCTOR_ONLY = re.compile(r"build/solutions|build/asan|LAB_TRACK_DIR=\S*solutions|"
+                             r"checkpoints/[^/\s]+/(models|instructor)/|--track solutions|"
+                             r"--preset (solutions|asan)\b")
+
+
+def unmarked_instructor_lines(rel: str, text: str) -> list[str]:
+    """Lines inside fences (any language) not marked <!-- instructor --> that name something
+    only the instructor's repository has: a student who copies them gets an error."""
+    lines, found, i = text.splitlines(), [], 0
+    while i < len(lines):
+        m = re.match(r"^\s*(```+|~~~+)", lines[i])
+        if not m:
+            i += 1
+            continue
+        k = i - 1
+        while k >= 0 and not lines[k].strip():
+            k -= 1
+        marked = False
+        while k >= 0 and MARKER.match(lines[k]):
+            marked = marked or MARKER.match(lines[k]).group(1) == "instructor"
+            k -= 1
+        j = i + 1
+        while j < len(lines) and not lines[j].strip().startswith(m.group(1)):
+            if not marked and INSTRUCTOR_ONLY.search(lines[j]):
+                found.append(f"{rel}:{j + 1}: {lines[j].strip()[:100]} (instructor-only: mark "
+                             "the block <!-- instructor --> or use the student's preset)")
+            j += 1
+        i = j + 1
+    return found
+
+
 def lesson_pages(root: Path, only: set[int] | None = None) -> list[Path]:
     pages = []
     for folder in sorted((root / "lessons").glob("[0-9][0-9]-*")):
@@ -259,7 +292,9 @@ def check_release(export: Path, smoke: bool = True) -> list[str]:
         blocks = all_blocks(ROOT)
     except MarkerError as e:
         return [str(e)]
-    return run_all(export, blocks, smoke)
+    unmarked = [line for page in lesson_pages(ROOT) for line in unmarked_instructor_lines(
+        page.relative_to(ROOT).as_posix(), page.read_text(errors="replace"))]
+    return unmarked + run_all(export, blocks, smoke)
 
 
 def main(argv: list[str] | None = None) -> int:

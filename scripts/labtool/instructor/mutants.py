@@ -18,7 +18,10 @@ from ..build import Tree, compile_errors
 from ..console import LabError, info, paint
 from ..course import ROOT, Milestone, mirror, read_tree
 from ..ctest import run_ctest
+from ..results import Status
 from .report import StepReport
+
+_NO_VERDICT = (Status.PASSED, Status.SKIPPED, Status.INCONCLUSIVE)
 
 
 def apply_edits(source: str, edits: list[dict], what: str, where: str) -> str:
@@ -44,8 +47,8 @@ def _kills(tree: Tree, m: Milestone, mutant: dict) -> tuple[list[str], list[str]
     """(failing, missing): the killing tests that failed, and those that did not run."""
     names = [m.ctest_name(k) for k in mutant["killed_by"]]
     runs = run_ctest(tree, names)
-    failing = [n for n in names if n in runs and not runs[n].status.passed
-               and runs[n].status.counts]
+    # A skipped or inconclusive run proves nothing: only a real failure kills.
+    failing = [n for n in names if n in runs and runs[n].status not in _NO_VERDICT]
     return failing, [n for n in names if n not in runs]
 
 

@@ -9,6 +9,7 @@ import sys
 
 from ..course import ROOT, Milestone, is_code
 from ..grade.rules import forbidden_violations
+from .leaks import find_leaks
 from .report import StepReport
 from .standalone import check_tree
 
@@ -103,6 +104,7 @@ def static_checks(milestones: list[Milestone], report: StepReport) -> None:
         problems += manifest_problems(m) + track_problems(m) + mutant_problems(m)
     problems += unit_tests()
     problems += [str(f) for f in check_tree(ROOT)]  # the repository stands alone
+    problems += [str(leak) for leak in find_leaks(ROOT)]  # TODOs and early hints ask, never tell
     n_mutants = sum(len(m.mutants()) for m in milestones)
     report.add("static", not problems,
                f"{len(milestones)} manifests, {sum(len(m.tests) for m in milestones)} tests, "

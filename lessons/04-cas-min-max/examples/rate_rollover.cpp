@@ -1,0 +1,104 @@
+// rate_rollover.cpp: lesson 04 (rate limiter), the rollover as check-then-act, and the fix.
+//
+// A fixed-window rate limiter admits at most `limit` calls per window. Both versions below
+// keep the window number and the count in one 64-bit word (window << 8 | count). They differ
+// only in how a call in a NEWER window starts it:
+//   CheckThenActLimiter  if the stored window is older, store (new window, count 1): a check
+//                        and a plain store, two steps;
+//   PackedLimiter        the same decision inside the compare-exchange loop: one step.
+// Four threads walk through 100 000 windows together; in each window every thread calls
+// try_acquire() until it is refused, then moves on to the next window. So every window is
+// started by a race and filled by a race, and the limiter must admit exactly
+// limit * windows calls in total. Every access is atomic: ThreadSanitizer reports nothing.
+//
+// Build and run (from the repository root, TSan build):
+//   cmake --preset student && cmake --build build/student --target lesson_04_rate_rollover
+//   ./build/student/lessons/lesson_04_rate_rollover
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <thread>
+#include <vector>
+
+namespace {
+
+constexpr std::uint64_t kLimit = 4;
+constexpr unsigned kCountBits = 8;  // room for a count up to 255
+constexpr std::uint64_t kCountMask = (std::uint64_t{1} << kCountBits) - 1;
+
+// BROKEN: "is it a new window?" and "reset it" are two steps. Two threads that both see the
+// old window both store (new window, 1) and both are admitted, and the count says 1.
+class CheckThenActLimiter {
+ public:
+  bool try_acquire(std::uint64_t window) {
+    std::uint64_t seen = word_.load();
+    if (window > (seen >> kCountBits)) {              // check ...
+      word_.store(window << kCountBits | 1);          // ... then act: reset the window
+      return true;
+    }
+    do {
+      if ((seen & kCountMask) >= kLimit) return false;
+    } while (!word_.compare_exchange_weak(seen, seen + 1));
+    return true;
+  }
+
+ private:
+  std::atomic<std::uint64_t> word_{0};
+};
+
+// FIXED: every decision (new window? room left?) is made from one value of the word and
+// written by one compare-exchange. A thread that lost the race to start the window gets the
+// fresh word back and decides again: its call becomes an ordinary admission (or a refusal).
+class PackedLimiter {
+ public:
+  bool try_acquire(std::uint64_t window) {
+    std::uint64_t seen = word_.load();
+    std::uint64_t desired = 0;
+    do {
+      if (window > (seen >> kCountBits)) {
+        desired = window << kCountBits | 1;  // a new window; this call is its first
+      } else {
+        if ((seen & kCountMask) >= kLimit) return false;
+        desired = seen + 1;
+      }
+    } while (!word_.compare_exchange_weak(seen, desired));
+    return true;
+  }
+
+ private:
+  std::atomic<std::uint64_t> word_{0};
+};
+
+template <class Limiter>
+void run(const char* name) {
+  constexpr std::size_t threads = 4;
+  constexpr std::uint64_t windows = 100'000;
+  Limiter limiter;
+  std::vector<std::uint64_t> admitted(threads, 0);
+  {
+    std::vector<std::jthread> workers;
+    for (std::size_t t = 0; t < threads; ++t) {
+      workers.emplace_back([&, t] {
+        for (std::uint64_t w = 1; w <= windows; ++w) {
+          // Calls of a thread that is still in window w after another thread started w + 1
+          // count in w + 1 (the window never moves back): the total stays exact.
+          for (std::uint64_t n = 0; n < 64 && limiter.try_acquire(w); ++n) ++admitted[t];
+        }
+      });
+    }
+  }  // join
+  std::uint64_t total = 0;
+  for (std::uint64_t a : admitted) total += a;
+  std::printf("%s:\n  admitted %llu calls in %llu windows of limit %llu: %lld more than allowed\n",
+              name, static_cast<unsigned long long>(total),
+              static_cast<unsigned long long>(windows), static_cast<unsigned long long>(kLimit),
+              static_cast<long long>(total - windows * kLimit));
+}
+
+}  // namespace
+
+int main() {
+  run<CheckThenActLimiter>("rollover as check-then-act");
+  run<PackedLimiter>("rollover inside the compare-exchange");
+}

@@ -1,0 +1,182 @@
+"""The grader's sandboxed steps: every process that student code can influence goes through
+here (CMake configure and build, the preprocessing the rules read, each checkpoint run), in
+the Sandbox (sandbox.py) with its limits, with exactly the paths it needs:
+
+  step          sees (read-only)                            may write
+  configure,    the course tree without solutions/, build/  the build folder, the compiler
+  build         and .git; the overlay                       cache
+  preprocess    the same                                    a private /tmp (the -E output)
+  checkpoint    the build folder, the overlay               a private /tmp (doctest's report)
+
+Nothing else of the machine is visible in the bubblewrap mode; results are read by the grader
+after the sandbox is gone, as regular files only (archive.read_inside).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..course import ROOT, Milestone
+from . import cxxrules
+from .archive import read_inside
+from .sandbox import Limits, Result, Sandbox
+
+CONFIGURE_LIMITS = Limits(wall=300, cpu=300, memory=4 << 30, fsize=512 << 20, nproc=256)
+BUILD_LIMITS = Limits(wall=600, cpu=300, memory=4 << 30, fsize=512 << 20, nproc=256)
+PREPROCESS_LIMITS = Limits(wall=60, cpu=60, memory=2 << 30, fsize=256 << 20, nproc=16)
+MAX_REPORT = 16 << 20           # bytes of doctest's XML report read back
+MAX_PREPROCESSED = 128 << 20    # bytes of one translation unit's -E output read back
+LAB_TODO = str(ROOT / "checkpoints" / "common" / "lab_todo.hpp")
+
+
+@dataclass
+class GradingBox:
+    box: Sandbox
+    track: Path                 # the overlay (the student's files on our starter)
+    build_dir: Path
+    ccache: Path
+    jobs: int = 2
+    sealed: bool = False
+
+    @classmethod
+    def create(cls, mode: str, work: Path, track: Path, build_dir: Path, jobs: int = 2,
+               ccache: Path | None = None) -> "GradingBox":
+        box = Sandbox.detect(mode, [ROOT, work])
+        ccache = ccache or work / "ccache"
+        for folder in (build_dir, ccache):
+            box.writable(folder)
+        for folder in (work, track):
+            folder.mkdir(parents=True, exist_ok=True)
+            os.chmod(folder, 0o755)
+        return cls(box, track, build_dir, ccache, jobs)
+
+    @property
+    def mode(self) -> str:
+        return self.box.mode
+
+    # --- configure and build ---------------------------------------------------------------
+
+    def _hidden(self) -> list[Path]:
+        return [p for p in (ROOT / "solutions", ROOT / "build", ROOT / ".git", ROOT / ".lab")
+                if p.is_dir()]
+
+    def _env(self) -> dict[str, str]:
+        return {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
+                "CCACHE_DIR": str(self.ccache), "CCACHE_UMASK": "002", "NO_COLOR": "1"}
+
+    def tree_command(self, cmd: list[str]) -> subprocess.CompletedProcess:
+        """Runs a CMake/Ninja command of the build tree in the sandbox (build.Tree's runner)."""
+        if self.sealed:
+            self.box.writable(self.build_dir)
+            self.sealed = False
+        limits = BUILD_LIMITS if "--build" in cmd else CONFIGURE_LIMITS
+        res = self.box.run(cmd, ro=[ROOT, self.track], rw=[self.build_dir, self.ccache],
+                           hide=self._hidden(), cwd=ROOT, limits=limits, env=self._env())
+        output = res.output
+        if res.timed_out:
+            output += (f"\nerror: timed out after {limits.wall:g} s (a compile-time loop, such "
+                       "as an exponential template or constexpr evaluation?)\n")
+        return subprocess.CompletedProcess(cmd, res.returncode if not res.timed_out else 124,
+                                           output, "")
+
+    def seal(self) -> None:
+        """Before student code runs: the build folder becomes read-only to the sandbox (the
+        bubblewrap mode mounts it read-only anyway)."""
+        self.box.seal(self.build_dir)
+        self.sealed = self.box.mode == "setpriv"
+
+    # --- rules on the preprocessed token stream ----------------------------------------------
+
+    def units(self, m: Milestone) -> list[cxxrules.Unit]:
+        path = self.build_dir / "compile_commands.json"
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            return []
+        return cxxrules.units(data, m.label)
+
+    def preprocess(self, units: list[cxxrules.Unit]) -> list[tuple[cxxrules.Unit, str, str]]:
+        """(unit, -E output, errors) for each unit; errors is '' when it preprocessed."""
+        def one(unit: cxxrules.Unit) -> tuple[cxxrules.Unit, str, str]:
+            tmp = Path(tempfile.mkdtemp(prefix="lab-grade-pp-"))
+            try:
+                self.box.writable(tmp)
+                inside = "/tmp" if self.box.mode == "bubblewrap" else str(tmp)
+                argv = unit.argv + ["-o", f"{inside}/unit.i"]
+                res = self.box.run(argv, ro=[ROOT, self.track, self.build_dir], rw=[],
+                                   hide=self._hidden(), tmp=tmp, cwd=Path(unit.directory),
+                                   limits=PREPROCESS_LIMITS, env=self._env())
+                if not res.ok:
+                    why = "timed out" if res.timed_out else res.output.strip()[-1500:]
+                    return unit, "", why or f"exit code {res.returncode}"
+                try:
+                    data = read_inside(tmp, tmp / "unit.i", MAX_PREPROCESSED)
+                except OSError as exc:
+                    return unit, "", f"no preprocessed output: {exc}"
+                return unit, data.decode("utf-8", errors="replace"), ""
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+
+        with ThreadPoolExecutor(max(1, self.jobs)) as pool:
+            return list(pool.map(one, units))
+
+    def rule_check(self, m: Milestone, own_files: dict[str, str], tamper_rules: bool
+                   ) -> tuple[list[str], list[str], list[str]]:
+        """(tamper findings, forbidden findings, preprocessing errors) of milestone m, on the
+        token streams of its translation units. own_files: absolute overlay path -> the path
+        shown to the student (starter/NN-name/file)."""
+        tamper: list[str] = []
+        forbidden: list[str] = []
+        errors: list[str] = []
+        mine = {p for p, shown in own_files.items() if shown.split("/")[1:2] == [m.slug]}
+        for unit, text, error in self.preprocess(self.units(m)):
+            if error:
+                errors.append(f"{Path(unit.source).name}: {error}")
+                continue
+            scan = cxxrules.scan(text, self.track, set(own_files), {LAB_TODO}, m.forbidden)
+            for f in scan.findings:
+                if f.file not in mine and f.tamper:
+                    continue        # another milestone's file: its own check reports it
+                line = f.text(own_files.get(f.file, Path(f.file).name))
+                (tamper if f.tamper else forbidden).append(line)
+        if tamper_rules:
+            for path in sorted(mine):
+                try:
+                    data = Path(path).read_bytes()
+                except OSError:
+                    continue
+                tamper += [f.text(own_files[path]) for f in cxxrules.raw_findings(path, data)]
+        else:
+            tamper = []
+        return list(dict.fromkeys(tamper)), list(dict.fromkeys(forbidden)), errors
+
+
+def run_checkpoint(gbox: GradingBox, command: list[str], report_name: str, cwd: Path,
+                   timeout: float, env: dict[str, str], cpus: int) -> tuple[Result, bytes | None]:
+    """Runs one checkpoint in the sandbox: `command` plus `--out=<report>` for doctest's XML
+    report in a private /tmp. Returns the run's result and the report's bytes (None when it
+    wrote none, or not a regular file), read after every process of the run is gone."""
+    tmp = Path(tempfile.mkdtemp(prefix="lab-grade-run-"))
+    try:
+        gbox.box.writable(tmp)
+        inside = Path("/tmp") if gbox.box.mode == "bubblewrap" else tmp
+        env = dict(env, HOME=str(inside), TMPDIR=str(inside))
+        limits = Limits(wall=timeout, cpu=int(timeout * max(1, cpus)) + 10, memory=None,
+                        fsize=256 << 20, nproc=512)
+        res = gbox.box.run(command + [f"--out={inside / report_name}"],
+                           ro=[gbox.build_dir, gbox.track], rw=[], tmp=tmp, cwd=cwd,
+                           limits=limits, env=env)
+        try:
+            report = read_inside(tmp, tmp / report_name, MAX_REPORT)
+        except OSError:
+            report = None
+        return res, report
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
