@@ -78,11 +78,11 @@ void record_batch(bool ascending, lab::RaceTally& tally) {
   }
 }
 
-// Stop after 4000 contended trackers, or after 2 s with at least 100: a loaded machine runs the
+// Stop after 4000 contended trackers, or after 2 s with at least 10: a loaded machine runs the
 // threads in parallel less often, and there a wrong version loses mostly when one of its
-// threads is preempted between its check and its store. Without 100 after 15 s the test is
+// threads is preempted between its check and its store. Without 10 after 15 s the test is
 // inconclusive (lab::conclude).
-constexpr lab::RaceGoal kRace{.enough = 4000, .budget = lab::milliseconds(2000), .needed = 100};
+constexpr lab::RaceGoal kRace{.enough = 4000, .budget = lab::milliseconds(2000), .needed = 10};
 
 }  // namespace
 

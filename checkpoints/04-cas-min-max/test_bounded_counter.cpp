@@ -42,8 +42,8 @@ std::deque<BoundedCounter> make_counters(std::size_t count, std::uint64_t limit)
 constexpr std::size_t kCounters = 10000;          // small counters per fill/drain batch
 constexpr std::uint64_t kSmallLimit = 4;
 // Stop after 4000 critical moments that two threads competed for, or after 2 s with at least
-// 100; without 100 after 15 s the test is inconclusive (lab::conclude).
-constexpr lab::RaceGoal kRace{.enough = 4000, .budget = lab::milliseconds(2000), .needed = 100};
+// 10; without 10 after 15 s the test is inconclusive (lab::conclude).
+constexpr lab::RaceGoal kRace{.enough = 4000, .budget = lab::milliseconds(2000), .needed = 10};
 
 // One batch of the fill (or drain) experiment: kCounters counters of limit kSmallLimit, all
 // empty (or all full), worked by every thread together, one counter after another. A thread
@@ -213,7 +213,7 @@ TEST_CASE("get never exceeds the limit while threads take and release slots") {
   // Each batch lasts at least 50 ms after every thread has started and until the writers have
   // seen each other work 20 times: on a busy machine a batch of a fixed size can run each
   // writer's share within one time slice, and then no two writers ever compete.
-  constexpr lab::OverlapGoal kBatch{.min_ops = 20'000, .min_time = lab::milliseconds(50),
+  constexpr lab::OverlapGoal kBatch{.min_ops = 2'000, .min_time = lab::milliseconds(50),
                                     .min_sightings = 20, .give_up = lab::milliseconds(5000)};
   constexpr std::uint64_t limit = 4;
   std::uint64_t reader_steps = 0;

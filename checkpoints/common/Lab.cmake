@@ -154,9 +154,10 @@ function(lab_milestone)
   math(EXPR last "${n_tests} - 1")
   foreach(i RANGE ${last})
     string(JSON name GET "${manifest}" tests ${i} name)
-    if(name MATCHES "[],*?[\\\\]")
+    if(name MATCHES "[],*?;[\\\\]")
       message(FATAL_ERROR "lab: ${slug}/manifest.json: test name '${name}' has a character that "
-                          "doctest's --test-case filter treats specially (, * ? [ ] \\); rename it")
+                          "doctest's --test-case filter or a CMake list treats specially "
+                          "(, * ? [ ] \\ ;); rename it")
     endif()
     lab_manifest_get(timeout "${manifest}" tests ${i} timeout)
     if(timeout STREQUAL "")

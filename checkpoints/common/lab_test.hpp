@@ -561,7 +561,7 @@ HammerReport hammer(std::size_t workers, const OverlapGoal& goal, Op&& op,
 struct RaceGoal {
   std::uint64_t enough = 4000;
   milliseconds budget{2000};
-  std::uint64_t needed = 100;
+  std::uint64_t needed = 10;
   milliseconds give_up{15'000};
 };
 

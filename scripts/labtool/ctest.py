@@ -4,7 +4,6 @@ printed `inconclusive: ...`, inconclusive; inconclusive tests run up to twice mo
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import tempfile
@@ -50,21 +49,16 @@ def parse_junit(path: Path) -> dict[str, CTestRun]:
     return runs
 
 
-def run_ctest(tree: Tree, names: list[str], repeat: int = 1, parallel: int = 1,
-              extra_env: dict[str, str] | None = None,
-              timeout: float = 3600) -> dict[str, CTestRun]:
-    """Runs exactly these CTest tests once (or until one fails, `repeat` times)."""
+def run_ctest(tree: Tree, names: list[str], timeout: float = 3600) -> dict[str, CTestRun]:
+    """Runs exactly these CTest tests, one at a time (concurrency tests need the cores)."""
     if not names:
         return {}
     with tempfile.TemporaryDirectory(prefix="lab-junit-") as tmp:
         junit = Path(tmp) / "junit.xml"
-        cmd = ["ctest", "--test-dir", str(tree.build_dir), "--output-junit", str(junit),
-               "-j", str(parallel), "--no-tests=ignore", "-R", ctest_regex(names)]
-        if repeat > 1:
-            cmd += ["--repeat", f"until-fail:{repeat}"]
-        env = dict(os.environ, **(extra_env or {}))
-        proc = subprocess.run(cmd, cwd=tree.source_dir, capture_output=True, text=True,
-                              errors="replace", env=env, timeout=timeout)
+        proc = subprocess.run(["ctest", "--test-dir", str(tree.build_dir), "--output-junit",
+                               str(junit), "--no-tests=ignore", "-R", ctest_regex(names)],
+                              cwd=tree.source_dir, capture_output=True, text=True,
+                              errors="replace", timeout=timeout)
         if not junit.exists():
             return {}
         runs = parse_junit(junit)
@@ -75,15 +69,13 @@ def run_ctest(tree: Tree, names: list[str], repeat: int = 1, parallel: int = 1,
         return runs
 
 
-@dataclass
 class CTestRunner:
     """Runner strategy: CTest runs the tests; results come from its JUnit report."""
-    repeat: int = 1
 
     def run(self, tree: Tree, results: list[TestResult]) -> None:
         pending = list(results)
         for _ in range(1 + RERUNS_OF_INCONCLUSIVE):
-            runs = run_ctest(tree, [r.name for r in pending], repeat=self.repeat)
+            runs = run_ctest(tree, [r.name for r in pending])
             for r in pending:
                 run = runs.get(r.name)
                 r.runs += 1

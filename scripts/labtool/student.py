@@ -99,6 +99,13 @@ def _limit(r: TestResult) -> float:
     return r.test.timeout or r.milestone.timeout
 
 
+def _status_word(r: TestResult) -> str:
+    """The status as the list shows it; CTest reports a sanitizer's exit as a plain failure."""
+    if r.status is Status.FAILED and feedback.has_sanitizer_report(r.output):
+        return str(Status.SANITIZER)
+    return str(r.status)
+
+
 def _detail(r: TestResult, paths: feedback.Paths) -> str:
     if r.status in _SHOWN_AS_IS:
         return feedback.tidy(r.output, paths)
@@ -123,13 +130,12 @@ def _report_failures(outcome: Outcome, paths: feedback.Paths) -> None:
     if first.status in (Status.NOT_BUILT, Status.BLOCKED):
         print(paint(f"Milestone {m.number}: {first.status}", "bold"))
     else:
-        rows = [(r.name, "sanitizer" if r.status is Status.FAILED and
-                 feedback.has_sanitizer_report(r.output) else str(r.status),
-                 feedback.one_line(r.output, paths, r.status is Status.TIMEOUT, _limit(r)))
+        rows = [(r.name, _status_word(r), feedback.one_line(r.output, paths,
+                                                            r.status is Status.TIMEOUT, _limit(r)))
                 for r in bad]
         print(paint(f"Milestone {m.number}: ", "bold") + feedback.failing_tests(rows, total))
         print()
-        print(paint(f"First failure, in full: {first.name}", "bold") + f"  ({first.status})")
+        print(paint(f"First failure, in full: {first.name}", "bold") + f"  ({_status_word(first)})")
     for line in _detail(first, paths).splitlines():
         print("  " + line)
     others = [str(n) for n in failing if n != number]

@@ -81,6 +81,17 @@ class SanitizerExcerptTest(unittest.TestCase):
         self.assertIn("33 | count_ = count_ + 1;", text)
         self.assertIn(("starter/01-seq-cst-counter/atomic_counter.hpp", 33), seen)
 
+    def test_without_headline(self):
+        text = fb.sanitizer_excerpt(fixture("tsan_m1_increment_race.txt"), TSAN, headline=False)
+        self.assertTrue(text.startswith("  (two threads accessed"), text)
+
+    def test_source_reader_reads_only_files_in_the_tree(self):
+        root = Path(__file__).resolve().parents[2]
+        read = fb.source_reader(root, root / "starter")
+        self.assertIsNotNone(read("scripts/tests/test_feedback.py", 1))
+        self.assertIsNone(read("scripts/../../etc/passwd", 1))
+        self.assertIsNone(read("starter/no-such-file.hpp", 1))
+
     def test_a_race_on_the_tests_payload_says_no_frame_is_the_students(self):
         text = fb.sanitizer_excerpt(fixture("tsan_m3_payload_race.txt"), TSAN)
         self.assertNotIn(fb.MARK, text)
@@ -186,14 +197,14 @@ class TimeoutTest(unittest.TestCase):
     def test_note_names_the_limit_and_the_tests_causes(self):
         cause = "a CAS loop whose expected value is never refreshed spins forever."
         note = fb.timeout_note(30, cause)
-        self.assertIn("Timed out", note)
+        self.assertIn("timed out", note)
         self.assertIn("after 30 s", note)
         self.assertIn(cause, note)
         self.assertIn("Likely causes", fb.timeout_note(None))
 
     def test_detail_of_a_timeout(self):
         detail = fb.failure_detail("", TSAN, timed_out=True, limit=30, on_timeout="x spins.")
-        self.assertTrue(detail.startswith("Timed out"))
+        self.assertTrue(detail.startswith("The test timed out"))
         self.assertEqual(fb.one_line("", TSAN, timed_out=True, limit=30), "timed out after 30 s")
 
 
@@ -248,6 +259,61 @@ class TidyTest(unittest.TestCase):
 
     def test_tail(self):
         self.assertEqual(fb.tail("a\n\nb\nc\n", 2), "b\nc")
+
+
+class CheckReportTest(unittest.TestCase):
+    """What `scripts/lab check` prints below its table (student._report_failures)."""
+
+    def report(self, results_by_milestone) -> str:
+        import contextlib
+        import io
+        from labtool import student
+        from labtool.flow import Outcome
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            student._report_failures(Outcome(results=results_by_milestone), TSAN)
+        return out.getvalue()
+
+    def test_every_failing_test_listed_the_first_in_full(self):
+        from labtool.course import Milestone, Test
+        from labtool.results import Status, TestResult
+        cause = "try_increment() never returns: a CAS loop never refreshes its expected value."
+        tests = [Test("hangs", 3, True, on_timeout=cause), Test("prometheus text", 2),
+                 Test("passes", 1), Test("needs two CPUs", 1, needs_cpus=2),
+                 Test("stretch", 1, stretch=True)]
+        m = Milestone(4, "04-cas-min-max", "CAS", [], [], tests)
+        results = [TestResult(m, tests[0], Status.TIMEOUT),
+                   TestResult(m, tests[1], Status.FAILED,
+                              fixture("doctest_m5_prometheus_text.txt")),
+                   TestResult(m, tests[2], Status.PASSED),
+                   TestResult(m, tests[3], Status.SKIPPED, "skipped: needs 2 CPUs"),
+                   TestResult(m, tests[4], Status.FAILED, "x.cpp:1: ERROR: CHECK( a ) is NOT "
+                                                          "correct!")]
+        m3 = Milestone(5, "05-x", "Y", [], [], [Test("race", 3, True)])
+        race = TestResult(m3, m3.tests[0], Status.FAILED, fixture("tsan_m1_increment_race.txt"))
+        text = self.report({4: results, 5: [race]})
+        # The skipped test counts neither way.
+        self.assertIn("Milestone 4: 2 of 3 tests not passing:", text)
+        self.assertIn("  timeout  m4/hangs\n             timed out after 30 s", text)
+        self.assertIn("  failed   m4/prometheus text\n", text)
+        self.assertNotIn("m4/stretch", text)
+        self.assertNotIn("m4/needs two CPUs", text)
+        self.assertIn("First failure, in full: m4/hangs  (timeout)", text)
+        self.assertIn("  The test timed out: it was still running after 30 s", text)
+        self.assertIn(cause, text)
+        self.assertIn("Also not passing: milestone 5 (scripts/lab check 5)", text)
+        self.assertIn("Re-run:  scripts/lab check 4", text)
+
+    def test_a_race_is_named_a_sanitizer_failure_and_shown_whole(self):
+        from labtool.course import Milestone, Test
+        from labtool.results import Status, TestResult
+        m = Milestone(1, "01-seq-cst-counter", "C", [], [], [Test("race", 3, True)])
+        text = self.report({1: [TestResult(m, m.tests[0], Status.FAILED,
+                                           fixture("tsan_m1_increment_race.txt"))]})
+        self.assertIn("  sanitizer  m1/race\n               ThreadSanitizer: data race in "
+                      "starter/01-seq-cst-counter/atomic_counter.hpp:33", text)
+        self.assertIn("(sanitizer)", text)
+        self.assertIn("Previous write of size 8 by thread T3:", text)
 
 
 class ManifestTest(unittest.TestCase):

@@ -18,6 +18,8 @@ from labtool.grade.runner import _doctest_failures
 from labtool.instructor.grading_cases import FIXTURES, Case, fixture_source, score_problems
 from labtool.instructor.mutants import apply_edits, mutated_source
 from labtool.instructor.selftest import manifest_drift
+from labtool.instructor.static import drift, manifest_problems
+from labtool.course import Milestone, Test
 from labtool.instructor.verify_export import keep_clone
 from labtool.results import Status
 
@@ -77,6 +79,25 @@ class SelftestDefects(unittest.TestCase):
         (build / "CTestTestfile.cmake").write_text("# no tests\n")
         problems = manifest_drift(Tree("solutions", build), [])
         self.assertTrue(problems and "lists no test" in problems[0], problems)
+
+    def test_source_and_manifest_drift_both_ways(self):
+        folder = Path(tempfile.mkdtemp()) / "01-x"
+        folder.mkdir()
+        (folder / "test_x.cpp").write_text('TEST_CASE("in both") {}\n  TEST_CASE("only in source") {}\n')
+        m = Milestone(number=1, slug="01-x", title="", files=[], depends=[], directory=folder,
+                      tests=[Test("in both", 1), Test("only in manifest", 1)])
+        problems = drift(m)
+        self.assertEqual(len(problems), 2, problems)
+        self.assertIn("only in source", problems[0])
+        self.assertIn("only in manifest", problems[1])
+
+    def test_filter_special_names_are_refused(self):
+        m = Milestone(number=1, slug="01-x", title="", files=[], depends=[],
+                      directory=Path(tempfile.mkdtemp()),
+                      tests=[Test("a, b", 1), Test("A, B", 1)], hints=["1", "2", "3"])
+        problems = manifest_problems(m)
+        self.assertTrue(any("case-insensitive" in p for p in problems), problems)
+        self.assertTrue(any("treat specially" in p for p in problems), problems)
 
     def test_mutant_edits_must_match_exactly_once(self):
         self.assertEqual(apply_edits("a b", [{"old": "a", "new": "c"}], "m", "f"), "c b")

@@ -119,13 +119,6 @@ class CxxRulesTest(unittest.TestCase):
                 "inline void g() { ::abort(); }\n")
         self.assertFinds(text, "'abort'")
 
-    def test_startup_findings_from_the_build_output(self) -> None:
-        out = (f"{self.header}:3:19: error: declaration requires a global constructor "
-               "[-Werror,-Wglobal-constructors]\n")
-        found = cxxrules.startup_findings(out, {str(self.header)})
-        self.assertEqual(len(found), 1)
-        self.assertIn("before main", found[0].why)
-
     def test_units_and_argv(self) -> None:
         cc = [{"directory": "/b", "file": "/s/t.cpp",
                "command": "/usr/bin/ccache /usr/bin/clang++ -I/x -o checkpoints/01/CMakeFiles/"

@@ -128,7 +128,7 @@ class ShardedHistogram {
 
   // The bucket `value` belongs to: the index of the first upper bound >= value, or N (the
   // overflow bucket) when value is above every bound. Any thread. Same result as
-  // AtomicHistogram::find_bucket, without a branch that depends on the value.
+  // AtomicHistogram::find_bucket.
   [[nodiscard]] std::size_t find_bucket([[maybe_unused]] std::uint64_t value) const {
     // TODO: the same bucket as milestone 3's find_bucket (the first bound >= value, N past
     // every bound). Milestone 3's search is correct; scaling-histograms.md, "A bucket search

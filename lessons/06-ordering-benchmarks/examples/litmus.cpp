@@ -73,19 +73,19 @@ int main(int argc, char** argv) {
        [] { r[0] = x.load(acq); r[1] = y.load(acq); },
        [] { r[2] = y.load(acq); r[3] = x.load(acq); }},
       [] { return r[0] == 1 && r[1] == 0 && r[2] == 1 && r[3] == 0; });
-  std::printf("IRIW, release stores, acquire loads: readers disagree      %ld\n", iriw);
+  std::printf("%-60s %ld\n", "IRIW, release stores, acquire loads: readers disagree", iriw);
 
   const long lb = run(
       trials,
       {[] { r[0] = x.load(rlx); y.store(1, rlx); }, [] { r[1] = y.load(rlx); x.store(1, rlx); }},
       [] { return r[0] == 1 && r[1] == 1; });
-  std::printf("LB, relaxed: both loads see the other's later store      %ld\n", lb);
+  std::printf("%-60s %ld\n", "LB, relaxed: both loads see the other's later store", lb);
 
   const long wrc = run(
       trials,
       {[] { x.store(1, rlx); }, [] { r[0] = x.load(rlx); if (r[0] == 1) y.store(1, rlx); },
        [] { r[1] = y.load(rlx); r[2] = x.load(rlx); }},
       [] { return r[1] == 1 && r[2] == 0; });
-  std::printf("WRC, relaxed: T3 sees y == 1 but x == 0                  %ld\n", wrc);
+  std::printf("%-60s %ld\n", "WRC, relaxed: T3 sees y == 1 but x == 0", wrc);
   return 0;
 }

@@ -46,8 +46,8 @@ __all__ = ["MARK", "Paths", "ctest_timeouts", "doctest_failure", "failing_tests"
 def timeout_note(limit: float | None, on_timeout: str | None = None) -> str:
     """A timeout named as one: the limit, and what usually makes this test hang."""
     limit_text = f"{limit:g} s" if limit else "its time limit"
-    lines = [f"Timed out: the test was still running after {limit_text} and was stopped. "
-             "Nothing failed an assertion: some thread never finished."]
+    lines = [f"The test timed out: it was still running after {limit_text} and was stopped. "
+             "No assertion failed: some thread never finished."]
     if on_timeout:
         lines.append(f"Likely cause for this test: {on_timeout}")
     else:

@@ -25,9 +25,12 @@ def source_reader(root: Path, track: Path | None, track_label: str = "starter"
     `track`, the others from `root`); None for anything it cannot read."""
     def read_line(shown: str, number: int) -> str | None:
         if track is not None and shown.startswith(track_label + "/"):
-            path = Path(track) / shown[len(track_label) + 1:]
+            base, path = Path(track), Path(track) / shown[len(track_label) + 1:]
         else:
-            path = Path(root) / shown
+            base, path = Path(root), Path(root) / shown
+        if ".." in Path(shown).parts or path.is_symlink() or \
+                not path.resolve().is_relative_to(base.resolve()):
+            return None          # only files that really are in the tree
         try:
             with open(path, errors="replace") as fh:
                 for i, line in enumerate(fh, 1):

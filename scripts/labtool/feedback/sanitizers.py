@@ -186,11 +186,13 @@ _DROP_LINE = re.compile(r"^Location is global '\?\?'|^==\d+==(?!ERROR)|^HINT:|^L
                         r"^\(longjmp and C\+\+ exceptions")
 
 
-def sanitizer_excerpt(output: str, paths: Paths, frames_of_others: int = 2) -> str:
+def sanitizer_excerpt(output: str, paths: Paths, frames_of_others: int = 2,
+                      headline: bool = True) -> str:
     """The first sanitizer report of `output`, every stack of it that matters: the student's
     frames first and marked, test frames after them, the harness and library left out. Where
     the threads were created says little about the bug and is left out. Later reports are
-    counted. Returns "" when the output holds no report."""
+    counted. `headline=False` leaves out the first line (sanitizer_headline() without the
+    exit code, plus the location for UBSan). Returns "" when the output holds no report."""
     lines = output.splitlines()
     bounds = _report_bounds(lines)
     if bounds is None:
@@ -254,4 +256,7 @@ def sanitizer_excerpt(output: str, paths: Paths, frames_of_others: int = 2) -> s
     if more:
         out.append(f"  ({more} more report{'s' if more != 1 else ''} after this one; fix this one "
                    "first)")
+    if not headline:        # the caller shows sanitizer_headline() itself
+        where = out[0].partition("  at ")[2]
+        out = ([f"  at {where}"] if where else []) + out[1:]
     return "\n".join(out)

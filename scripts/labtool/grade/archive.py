@@ -313,7 +313,9 @@ def md_code(text: str) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~&])")
+# What can end a code span, start a link or emphasis, open HTML or split a table cell (a
+# heading cannot start: newlines are gone).
+_MD_SPECIAL = re.compile(r"([\\`*\[\]<>|&])")
 
 
 def md_text(text: str) -> str:

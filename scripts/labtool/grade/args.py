@@ -44,6 +44,9 @@ def add_grade_arguments(p: argparse.ArgumentParser) -> None:
                    default="auto",
                    help="how student code is contained (default auto: the strongest that "
                         "works here; docs/grading.md, 'The sandbox')")
+    p.add_argument("--build-timeout", type=float, default=600, metavar="S",
+                   help="time for configuring, and for building each milestone (default 600); "
+                        "a milestone whose build takes longer does not compile")
     p.add_argument("--no-tamper-rules", action="store_true", help=argparse.SUPPRESS)
 
 
@@ -59,6 +62,7 @@ class Options:
     hidden: bool = False
     tamper_rules: bool = True   # off only in the self-test, to prove the run-time checks alone
     sandbox: str = "auto"       # auto, bubblewrap, setpriv or none (grade/sandbox.py)
+    build_timeout: float = 600  # seconds for configure, and for each milestone's build
     ccache: Path | None = None  # the sandbox's compiler cache (default WORK/ccache)
 
 
@@ -75,5 +79,6 @@ def options_from_args(args) -> Options:
     return Options(repeat=args.repeat, test_timeout=args.test_timeout, budget=args.budget,
                    jobs=max(1, args.jobs), test_jobs=max(1, args.test_jobs), only=only,
                    classroom=args.format == "classroom", hidden=args.hidden,
-                   tamper_rules=not args.no_tamper_rules, sandbox=args.sandbox)
+                   tamper_rules=not args.no_tamper_rules, sandbox=args.sandbox,
+                   build_timeout=args.build_timeout)
 

@@ -20,7 +20,7 @@ import shutil
 import subprocess
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..course import ROOT, Milestone
@@ -43,11 +43,12 @@ class GradingBox:
     build_dir: Path
     ccache: Path
     jobs: int = 2
+    build_wall: float = 600         # seconds for configure and for each milestone's build
     sealed: bool = False
 
     @classmethod
     def create(cls, mode: str, work: Path, track: Path, build_dir: Path, jobs: int = 2,
-               ccache: Path | None = None) -> "GradingBox":
+               ccache: Path | None = None, build_wall: float = 600) -> "GradingBox":
         box = Sandbox.detect(mode, [ROOT, work])
         ccache = ccache or work / "ccache"
         for folder in (build_dir, ccache):
@@ -55,7 +56,7 @@ class GradingBox:
         for folder in (work, track):
             folder.mkdir(parents=True, exist_ok=True)
             os.chmod(folder, 0o755)
-        return cls(box, track, build_dir, ccache, jobs)
+        return cls(box, track, build_dir, ccache, jobs, build_wall)
 
     @property
     def mode(self) -> str:
@@ -76,7 +77,8 @@ class GradingBox:
         if self.sealed:
             self.box.writable(self.build_dir)
             self.sealed = False
-        limits = BUILD_LIMITS if "--build" in cmd else CONFIGURE_LIMITS
+        limits = replace(BUILD_LIMITS if "--build" in cmd else CONFIGURE_LIMITS,
+                         wall=self.build_wall)
         res = self.box.run(cmd, ro=[ROOT, self.track], rw=[self.build_dir, self.ccache],
                            hide=self._hidden(), cwd=ROOT, limits=limits, env=self._env())
         output = res.output

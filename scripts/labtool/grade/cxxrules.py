@@ -22,7 +22,8 @@ say which file every line comes from, and every #define / #undef / #pragma kept 
 Raw-text checks are kept only where over-approximation is safe: a line marker or `#line`
 written by the student (which would relabel code as someone else's) is refused on the raw text.
 Code that runs before main() in dynamic initializers is refused by the compiler itself: the
-grading build adds -Werror=global-constructors (see BUILD_FLAGS and `startup_findings`).
+grading build adds -Werror=global-constructors (BUILD_FLAGS): the milestone does not compile,
+with the compiler's message.
 Exit-time destructors stay allowed (the course's own code has function-local statics): code
 after main() cannot turn a failed run into a pass, because main()'s return value is already
 the exit status and every way to end the process otherwise is a forbidden token.
@@ -42,9 +43,6 @@ from .cxxscan import Finding, Policy, Scan, Token, walk
 # (dynamic initialization of namespace-scope, inline or static member variables) does not
 # compile. The checkpoints and doctest have none (doctest silences its own registrations).
 BUILD_FLAGS = "-Werror=global-constructors"
-_STARTUP = re.compile(r"^(.*?):(\d+):\d+: error: (declaration requires a global constructor)",
-                      re.M)
-
 # Identifiers student code never needs; each is a way to end, fork or rewire the test process,
 # or to reach the test harness or the sanitizer.
 _IDENTS: list[tuple[str, str]] = [
@@ -311,21 +309,6 @@ def raw_findings(path: str, data: bytes) -> list[Finding]:
     return [Finding(path, text.count("\n", 0, m.start()) + 1, "#line",
                     "a #line directive or line marker would disguise where code comes from")
             for m in _RAW_LINE_DIRECTIVE.finditer(text)]
-
-
-def startup_findings(build_output: str, own_files: set[str]) -> list[Finding]:
-    """The build's -Werror=global-constructors errors in student files: code that would run
-    before main()."""
-    own = {os.path.realpath(f) for f in own_files}
-    found = []
-    for m in _STARTUP.finditer(build_output):
-        path = os.path.realpath(m.group(1))
-        if path in own:
-            found.append(Finding(path, int(m.group(2)), "static initializer",
-                                 f"{m.group(3)}: code that runs before main() could fake a "
-                                 "result; initialize with constant expressions (a function-"
-                                 "local static is fine)"))
-    return found
 
 
 # --- translation units ---------------------------------------------------------------------

@@ -99,12 +99,13 @@ def _grade_locked(given: Path, work: Path, opts: Options, all_ms: list[Milestone
     needed = closure({m.number for m in graded}, all_ms)
     # Every process student code can influence runs in the sandbox from here on (confine.py).
     gbox = GradingBox.create(opts.sandbox, work, track, work / "tsan", jobs=opts.jobs,
-                             ccache=opts.ccache)
+                             ccache=opts.ccache, build_wall=opts.build_timeout)
     report.sandbox = gbox.mode
     report.sandbox_detail = gbox.box.describe()
     tree = Tree("student", work / "tsan", track_dir=track, runner=gbox.tree_command,
                 cache={"LAB_WERROR": "OFF", "LAB_INSTRUCTOR": "OFF", "LAB_BENCHMARKS": "OFF",
-                       "CMAKE_CXX_FLAGS": BUILD_FLAGS})
+                       # the rule against code before main(), unless the rules are off
+                       "CMAKE_CXX_FLAGS": BUILD_FLAGS if opts.tamper_rules else ""})
     cfg = tree.configure()
     if not cfg.ok:
         raise LabError("CMake could not configure the grading build (this is the grader's "

@@ -171,7 +171,7 @@ def _judge(proc_code: int, output: str, seconds: float,
                    seconds)
     if feedback.has_sanitizer_report(output):
         return Run(Status.SANITIZER, feedback.sanitizer_headline(output, proc_code),
-                   feedback.sanitizer_excerpt(output, paths), seconds)
+                   feedback.sanitizer_excerpt(output, paths, headline=False), seconds)
     if proc_code < 0:
         name = signal.Signals(-proc_code).name \
             if -proc_code in signal.Signals._value2member_map_ else str(-proc_code)

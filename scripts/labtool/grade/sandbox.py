@@ -25,6 +25,7 @@ and a wall-clock timeout that kills the whole sandbox.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import resource
 import select
@@ -40,10 +41,12 @@ from .reaping import Capture, alive, child_pid, kill_group, pids_of_uid, read_re
 
 BUBBLEWRAP, SETPRIV, NONE = "bubblewrap", "setpriv", "none"
 MODES = (BUBBLEWRAP, SETPRIV, NONE)
-# Sandbox uids: one per concurrent run (so that "kill every process of the uid" never hits a
-# neighbour). Unnamed uids, far from Debian's system and user ranges.
+# Sandbox uids: one per concurrent run, also across grader processes on one machine (a lock
+# file per uid), so that "kill every process of the uid" never hits a neighbour. Unnamed uids,
+# far from Debian's system and user ranges.
 UID_BASE = int(os.environ.get("LAB_SANDBOX_UID", "62000"))
-UID_SLOTS = 16
+UID_SLOTS = 64
+LOCK_DIR = Path("/run/lab-sandbox")
 # Host folders every sandboxed program needs (read-only). /etc holds the loader cache and the
 # alternatives symlinks (c++, cc); secrets there are readable by root only.
 SYSTEM_DIRS = ("/usr", "/etc", "/opt")
@@ -82,7 +85,7 @@ class Sandbox:
     mode: str = NONE
     reason: str = ""                    # why this mode (the stronger ones failed because ...)
     uid_base: int = UID_BASE
-    _free: list[int] = field(default_factory=list)
+    _held: dict[int, int] = field(default_factory=dict)     # uid -> its lock file's fd
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # --- choosing a mode -------------------------------------------------------------------
@@ -119,8 +122,14 @@ class Sandbox:
             return "bwrap is not installed (apt-get install bubblewrap)"
         if os.geteuid() == 0 and not shutil.which("setpriv"):
             return "setpriv is not installed (apt-get install util-linux)"
+        # The sandboxed user must reach every path it will be given (a course tree under a
+        # private home folder is not).
+        check = ('for p in "$@"; do [ -r "$p" ] && [ -x "$p" ] || '
+                 '{ echo "the sandbox user cannot read $p (make it world-readable)"; exit 1; }; '
+                 'done')
         try:
-            res = self.run(["/bin/sh", "-c", "exit 0"], ro=paths, rw=[], cwd=Path("/"),
+            res = self.run(["/bin/sh", "-c", check, "sh", *map(str, paths)], ro=paths, rw=[],
+                           cwd=Path("/"),
                            limits=Limits(wall=20, cpu=10, nproc=64), env={"PATH": "/usr/bin:/bin"})
         except (OSError, SandboxError) as exc:
             return str(exc)
@@ -148,23 +157,36 @@ class Sandbox:
         return self.mode in (BUBBLEWRAP, SETPRIV) and os.geteuid() == 0
 
     def _take_uid(self) -> int | None:
+        """A sandbox uid no other run (of this or another grader process) is using: the first
+        whose lock file this process can lock. Leftovers of a crashed run of it are killed."""
         if not self.switches_uid:
             return None
-        with self._lock:
-            if not self._free:
-                self._free = list(range(self.uid_base + UID_SLOTS - 1, self.uid_base - 1, -1))
-            if len(self._free) == 0:
-                raise SandboxError("more concurrent sandboxed runs than sandbox uids")
-            return self._free.pop()
+        LOCK_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+        deadline = time.monotonic() + 600
+        while True:
+            for uid in range(self.uid_base, self.uid_base + UID_SLOTS):
+                with self._lock:
+                    if uid in self._held:
+                        continue
+                    fd = os.open(LOCK_DIR / f"{uid}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        os.close(fd)
+                        continue
+                    self._held[uid] = fd
+                self._reap(uid, None)
+                return uid
+            if time.monotonic() > deadline:
+                raise SandboxError(f"all {UID_SLOTS} sandbox uids are busy (other graders?)")
+            time.sleep(0.2)
 
     def _give_uid(self, uid: int | None) -> None:
         if uid is not None:
             with self._lock:
-                self._free.append(uid)
-
-    def owner(self) -> int:
-        """The uid that owns writable sandbox folders (the sandbox uids share one gid)."""
-        return self.uid_base if self.switches_uid else os.geteuid()
+                fd = self._held.pop(uid)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
 
     def writable(self, path: Path) -> Path:
         """Creates `path` (if needed) as a folder the sandboxed processes may write: owned by

@@ -28,6 +28,7 @@ from ..console import info, ok_or_fail, table
 from ..course import ROOT, Milestone, dependents, load_milestones
 from ..grade.args import Options
 from ..grade.pipeline import grade_submission
+from . import adversarial
 from .mutants import mutated_source
 
 FIXTURES = ROOT / "scripts" / "fixtures" / "grading.json"
@@ -52,6 +53,11 @@ class Case:
     mentions: list[tuple[str, str]] = field(default_factory=list)  # (report file, text)
     expect_error: bool = False
     missing: bool = False            # grade a path that does not exist
+    build_timeout: float = 600       # seconds for one milestone's build
+    # Grades the case another way (a separate process, a batch, the archive it made): returns
+    # whether the grader ended with an error. Default: grade_submission on the folder.
+    grade: Callable[[Path, Path, Path, Options], bool] | None = None
+    verify: Callable[[Path], list[str]] | None = None   # more checks on the case's folder
 
 
 # --- building submissions --------------------------------------------------------------------
@@ -206,7 +212,7 @@ def cases(milestones: list[Milestone]) -> list[Case]:
              lambda d, ms: None, _zero, expect_error=True, missing=True,
              mentions=[("results.json", "grader error")]),
     ]
-    return result
+    return result + adversarial.cases(milestones, Case)
 
 
 # --- checking one case -----------------------------------------------------------------------
@@ -273,13 +279,17 @@ def run_case(case: Case, milestones: list[Milestone], base: Path, work: Path) ->
     case.make(submission, milestones)
     given = folder / "does-not-exist" if case.missing else submission
     opts = Options(repeat=case.repeat, test_timeout=case.test_timeout, only=case.only,
-                   tamper_rules=case.tamper_rules, budget=900)
+                   tamper_rules=case.tamper_rules, budget=900, build_timeout=case.build_timeout)
     start = time.monotonic()
-    report = grade_submission(given, out, work, opts, milestones)
+    if case.grade is not None:
+        error = case.grade(given, out, work, opts)
+    else:
+        report = grade_submission(given, out, work, opts, milestones)
+        error = bool(report.error)
     took = time.monotonic() - start
     problems, data = check_reports(out)
-    if bool(report.error) != case.expect_error:
-        problems.append("grader error: " + report.error.splitlines()[0] if report.error
+    if error != case.expect_error:
+        problems.append("the grader ended with an error" if error
                         else "expected a grader error (non-zero exit), got none")
     graded = [m for m in milestones if case.only is None or m.number in case.only]
     problems += score_problems(case, graded, data)
@@ -300,6 +310,8 @@ def run_case(case: Case, milestones: list[Milestone], base: Path, work: Path) ->
         path = out / name
         if not path.exists() or text not in path.read_text():
             problems.append(f"{name} does not mention '{text}'")
+    if case.verify is not None:
+        problems += case.verify(folder)
     score = ", ".join(f"m{n} {got.get(n)}/{next(m.max_points for m in graded if m.number == n)}"
                       for n in sorted(got)) or "no milestone graded"
     if problems:

@@ -13,8 +13,9 @@ from .leaks import find_leaks
 from .report import StepReport
 from .standalone import check_tree
 
-# doctest's --test-case filter treats these specially; CTest passes manifest names to it.
-FILTER_SPECIAL = ",*?[]\\"
+# doctest's --test-case filter treats these specially (CTest passes manifest names to it), and
+# CMake splits lists at ';'. Lab.cmake refuses them too.
+FILTER_SPECIAL = ",*?[]\\;"
 _TEST_CASE = re.compile(r'^[ \t]*TEST_CASE[ \t]*\([ \t]*"((?:[^"\\]|\\.)*)"', re.M)
 
 
@@ -46,7 +47,7 @@ def manifest_problems(m: Milestone) -> list[str]:
     for n in names:
         if any(c in n for c in FILTER_SPECIAL):
             problems.append(f"{m.slug}: test name '{n}' has a character doctest filters treat "
-                            "specially (, * ? [ ] \\)")
+                            "specially (, * ? [ ] \\ ;)")
     if len(m.hints) < 3:
         problems.append(f"{m.slug}: fewer than three hints")
     for t in m.tests:
