@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <ostream>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -31,6 +32,29 @@
 using metrics::GCounter;
 using metrics::PNCounter;
 using metrics::ReplicaId;
+
+// How doctest and RapidCheck print a state in a failure message (found by argument-dependent
+// lookup, so they live in the counters' namespace).
+namespace metrics {
+namespace {
+void print_list(std::ostream& os, const char* name, const auto& values) {
+  os << name << " [";
+  for (std::size_t i = 0; i < values.size(); ++i) os << (i ? ", " : "") << values[i];
+  os << "]";
+}
+}  // namespace
+std::ostream& operator<<(std::ostream& os, const GCounter::State& s) {
+  print_list(os, "{replicas", s.replicas);
+  print_list(os, ", counts", s.counts);
+  return os << "}";
+}
+std::ostream& operator<<(std::ostream& os, const PNCounter::State& s) {
+  print_list(os, "{replicas", s.replicas);
+  print_list(os, ", increments", s.increments);
+  print_list(os, ", decrements", s.decrements);
+  return os << "}";
+}
+}  // namespace metrics
 
 namespace {
 

@@ -128,7 +128,7 @@ def _report_failures(outcome: Outcome, paths: feedback.Paths) -> None:
     first, m = bad[0], bad[0].milestone
     print()
     if first.status in (Status.NOT_BUILT, Status.BLOCKED):
-        print(paint(f"Milestone {m.number}: {first.status}", "bold"))
+        print(paint(f"Milestone {m.number}:", "bold"))
     else:
         rows = [(r.name, _status_word(r), feedback.one_line(r.output, paths,
                                                             r.status is Status.TIMEOUT, _limit(r)))

@@ -17,7 +17,9 @@ from labtool.grade.rules import _macro_allowed, tamper_findings
 from labtool.grade.runner import _doctest_failures
 from labtool.instructor.grading_cases import FIXTURES, Case, fixture_source, score_problems
 from labtool.instructor.mutants import apply_edits, mutated_source
-from labtool.instructor.selftest import manifest_drift
+from labtool.build import BuildResult
+from labtool.instructor.report import StepReport
+from labtool.instructor.selftest import instructor_run, manifest_drift
 from labtool.instructor.static import drift, manifest_problems
 from labtool.course import Milestone, Test
 from labtool.instructor.verify_export import keep_clone
@@ -79,6 +81,19 @@ class SelftestDefects(unittest.TestCase):
         (build / "CTestTestfile.cmake").write_text("# no tests\n")
         problems = manifest_drift(Tree("solutions", build), [])
         self.assertTrue(problems and "lists no test" in problems[0], problems)
+
+    def test_instructor_step_configures_its_tree_itself(self):
+        class Unconfigured:
+            def configure(self):
+                return BuildResult(False, "CMake Error: no preset")
+
+            def build(self):
+                raise AssertionError("built an unconfigured tree")
+
+        report = StepReport()
+        instructor_run(Unconfigured(), report)
+        self.assertEqual(report.failed_steps, 1)
+        self.assertIn("no preset", report.failures[0])
 
     def test_source_and_manifest_drift_both_ways(self):
         folder = Path(tempfile.mkdtemp()) / "01-x"

@@ -119,6 +119,15 @@ class CxxRulesTest(unittest.TestCase):
                 "inline void g() { ::abort(); }\n")
         self.assertFinds(text, "'abort'")
 
+    def test_startup_findings_only_in_student_files(self) -> None:
+        out = (f"{self.header}:3:19: warning: declaration requires a global constructor "
+               "[-Wglobal-constructors]\n/course/checkpoints/t.cpp:9:1: warning: declaration "
+               "requires a global destructor [-Wglobal-constructors]\n")
+        found = cxxrules.startup_findings(out, {str(self.header): "starter/01-x/c.hpp"})
+        self.assertEqual(len(found), 1)
+        self.assertTrue(found[0].startswith("starter/01-x/c.hpp:3:"))
+        self.assertIn("before main", found[0])
+
     def test_units_and_argv(self) -> None:
         cc = [{"directory": "/b", "file": "/s/t.cpp",
                "command": "/usr/bin/ccache /usr/bin/clang++ -I/x -o checkpoints/01/CMakeFiles/"

@@ -45,9 +45,9 @@ __all__ = ["MARK", "Paths", "ctest_timeouts", "doctest_failure", "failing_tests"
 
 def timeout_note(limit: float | None, on_timeout: str | None = None) -> str:
     """A timeout named as one: the limit, and what usually makes this test hang."""
-    limit_text = f"{limit:g} s" if limit else "its time limit"
-    lines = [f"The test timed out: it was still running after {limit_text} and was stopped. "
-             "No assertion failed: some thread never finished."]
+    limit_text = f"after {limit:g} s" if limit else "at its time limit"
+    lines = [f"The test timed out {limit_text}: it was still running and was stopped (no "
+             "assertion failed: some thread never finished)."]
     if on_timeout:
         lines.append(f"Likely cause for this test: {on_timeout}")
     else:
@@ -106,12 +106,13 @@ def one_line(output: str, paths: Paths, timed_out: bool = False,
                     + m.group(1).rsplit(":", 1)[1]
         return sanitizer_headline(output) + where
     for line in output.splitlines():
+        todo = re.search(r"([^\s\"]+:\d+: TODO: .*?)\"?$", line)
+        if todo:                          # the task itself, whoever called it
+            return tidy(todo.group(1), paths)[:300]
         m = ASSERTION.match(line)
         if m:
             what = re.sub(r"\s+is NOT correct!$", "", m.group("what"))
             return tidy(f"{m.group('where')}: {what}", paths)[:160]
-        if "TODO:" in line:
-            return tidy(line.strip(), paths)[:160]
         if line.startswith(("skipped: ", "inconclusive: ")):
             return line.strip()[:160]
     kept = [l.strip() for l in output.splitlines() if l.strip() and not l.startswith("[doctest]")

@@ -180,7 +180,10 @@ def _clean_header(line: str, paths: Paths) -> str:
     return tidy(line, paths)
 
 
-_DROP_SECTION = re.compile(r"^Thread T\d+.* created by .*at:$|^Thread T\d+ \(.*\) created by")
+# Where a thread was created (TSan "... created by main thread at:", ASan "... created by T0
+# here:") says little about the bug.
+_DROP_SECTION = re.compile(r"^Thread T\d+.* created by .*(?:at|here):$|"
+                           r"^Thread T\d+ \(.*\) created by")
 _DROP_LINE = re.compile(r"^Location is global '\?\?'|^==\d+==(?!ERROR)|^HINT:|^LLVMSymbolizer|"
                         r"^={10,}$|^\[\d+, \d+\) '|^This frame has \d+ object|"
                         r"^\(longjmp and C\+\+ exceptions")

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..course import ROOT, Milestone
@@ -45,10 +46,16 @@ class GradingBox:
     jobs: int = 2
     build_wall: float = 600         # seconds for configure and for each milestone's build
     sealed: bool = False
+    # absolute overlay path -> shown path, of the student's files (set before the build)
+    own_files: dict[str, str] = field(default_factory=dict)
+    # milestone label (m1) -> code-before-main findings of its build (cxxrules.BUILD_FLAGS)
+    startup: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def create(cls, mode: str, work: Path, track: Path, build_dir: Path, jobs: int = 2,
                ccache: Path | None = None, build_wall: float = 600) -> "GradingBox":
+        work.mkdir(parents=True, exist_ok=True)
+        os.chmod(work, 0o755)
         box = Sandbox.detect(mode, [ROOT, work])
         ccache = ccache or work / "ccache"
         for folder in (build_dir, ccache):
@@ -77,11 +84,21 @@ class GradingBox:
         if self.sealed:
             self.box.writable(self.build_dir)
             self.sealed = False
-        limits = replace(BUILD_LIMITS if "--build" in cmd else CONFIGURE_LIMITS,
-                         wall=self.build_wall)
+        building = "--build" in cmd
+        if building:
+            # Every translation unit with a student file compiles again (ccache replays it),
+            # so that its warnings below are never lost to an up-to-date object file.
+            for path in self.own_files:
+                if os.path.isfile(path):
+                    os.utime(path)
+        limits = replace(BUILD_LIMITS if building else CONFIGURE_LIMITS, wall=self.build_wall)
         res = self.box.run(cmd, ro=[ROOT, self.track], rw=[self.build_dir, self.ccache],
                            hide=self._hidden(), cwd=ROOT, limits=limits, env=self._env())
         output = res.output
+        if building:
+            found = cxxrules.startup_findings(output, self.own_files)
+            for label in re.findall(r"\b(m\d+)_(?:checkpoints|plain)\b", " ".join(cmd)):
+                self.startup.setdefault(label, []).extend(found)
         if res.timed_out:
             output += (f"\nerror: timed out after {limits.wall:g} s (a compile-time loop, such "
                        "as an exponential template or constexpr evaluation?)\n")
@@ -137,16 +154,17 @@ class GradingBox:
         tamper: list[str] = []
         forbidden: list[str] = []
         errors: list[str] = []
-        mine = {p for p, shown in own_files.items() if shown.split("/")[1:2] == [m.slug]}
+        shown_as = {os.path.realpath(p): shown for p, shown in own_files.items()}
+        mine = {p for p, shown in shown_as.items() if shown.split("/")[1:2] == [m.slug]}
         for unit, text, error in self.preprocess(self.units(m)):
             if error:
                 errors.append(f"{Path(unit.source).name}: {error}")
                 continue
             scan = cxxrules.scan(text, self.track, set(own_files), {LAB_TODO}, m.forbidden)
             for f in scan.findings:
-                if f.file not in mine and f.tamper:
+                if f.file not in mine:
                     continue        # another milestone's file: its own check reports it
-                line = f.text(own_files.get(f.file, Path(f.file).name))
+                line = f.text(shown_as.get(f.file, Path(f.file).name))
                 (tamper if f.tamper else forbidden).append(line)
         if tamper_rules:
             for path in sorted(mine):
@@ -154,7 +172,7 @@ class GradingBox:
                     data = Path(path).read_bytes()
                 except OSError:
                     continue
-                tamper += [f.text(own_files[path]) for f in cxxrules.raw_findings(path, data)]
+                tamper += [f.text(shown_as[path]) for f in cxxrules.raw_findings(path, data)]
         else:
             tamper = []
         return list(dict.fromkeys(tamper)), list(dict.fromkeys(forbidden)), errors

@@ -21,12 +21,13 @@ say which file every line comes from, and every #define / #undef / #pragma kept 
 
 Raw-text checks are kept only where over-approximation is safe: a line marker or `#line`
 written by the student (which would relabel code as someone else's) is refused on the raw text.
-Code that runs before main() in dynamic initializers is refused by the compiler itself: the
-grading build adds -Werror=global-constructors (BUILD_FLAGS): the milestone does not compile,
-with the compiler's message.
-Exit-time destructors stay allowed (the course's own code has function-local statics): code
-after main() cannot turn a failed run into a pass, because main()'s return value is already
-the exit status and every way to end the process otherwise is a forbidden token.
+Code that runs before main() in dynamic initializers is found by the compiler itself: the
+grading build adds -Wglobal-constructors (BUILD_FLAGS), and `startup_findings` takes its
+warnings that point into student files (the checkpoints' own globals are not the student's).
+The warning also covers namespace-scope objects with non-trivial destructors; function-local
+statics stay allowed (the course's own code has them): code after main() cannot turn a failed
+run into a pass, because main()'s return value is already the exit status and every way to
+end the process otherwise is a forbidden token.
 """
 
 from __future__ import annotations
@@ -39,10 +40,12 @@ from pathlib import Path
 
 from .cxxscan import Finding, Policy, Scan, Token, walk
 
-# The flag the grading build adds: code of student files that would run before main()
-# (dynamic initialization of namespace-scope, inline or static member variables) does not
-# compile. The checkpoints and doctest have none (doctest silences its own registrations).
-BUILD_FLAGS = "-Werror=global-constructors"
+# The flag the grading build adds: the compiler reports code that would run before main()
+# (dynamic initialization of namespace-scope, inline or static member variables) and objects
+# of static storage with destructors. doctest silences it for its own registrations.
+BUILD_FLAGS = "-Wglobal-constructors"
+_STARTUP = re.compile(r"^(.*?):(\d+):\d+: (?:warning|error): (declaration requires a global "
+                      r"(?:constructor|destructor))", re.M)
 # Identifiers student code never needs; each is a way to end, fork or rewire the test process,
 # or to reach the test harness or the sanitizer.
 _IDENTS: list[tuple[str, str]] = [
@@ -309,6 +312,20 @@ def raw_findings(path: str, data: bytes) -> list[Finding]:
     return [Finding(path, text.count("\n", 0, m.start()) + 1, "#line",
                     "a #line directive or line marker would disguise where code comes from")
             for m in _RAW_LINE_DIRECTIVE.finditer(text)]
+
+
+def startup_findings(build_output: str, own_files: dict[str, str]) -> list[str]:
+    """The build's -Wglobal-constructors diagnostics in student files, as 'file:line: ...'
+    lines (own_files: absolute overlay path -> the path shown to the student)."""
+    own = {os.path.realpath(k): v for k, v in own_files.items()}
+    found = []
+    for m in _STARTUP.finditer(build_output):
+        shown = own.get(os.path.realpath(m.group(1)))
+        if shown:
+            found.append(f"{shown}:{m.group(2)}: 'static initializer': {m.group(3)}: code "
+                         "that runs before main() could fake a result; initialize with "
+                         "constant expressions (a function-local static is fine)")
+    return list(dict.fromkeys(found))
 
 
 # --- translation units ---------------------------------------------------------------------

@@ -104,8 +104,8 @@ def _grade_locked(given: Path, work: Path, opts: Options, all_ms: list[Milestone
     report.sandbox_detail = gbox.box.describe()
     tree = Tree("student", work / "tsan", track_dir=track, runner=gbox.tree_command,
                 cache={"LAB_WERROR": "OFF", "LAB_INSTRUCTOR": "OFF", "LAB_BENCHMARKS": "OFF",
-                       # the rule against code before main(), unless the rules are off
-                       "CMAKE_CXX_FLAGS": BUILD_FLAGS if opts.tamper_rules else ""})
+                       # the rule against code before main() (runner.py applies it)
+                       "CMAKE_CXX_FLAGS": BUILD_FLAGS})
     cfg = tree.configure()
     if not cfg.ok:
         raise LabError("CMake could not configure the grading build (this is the grader's "
@@ -121,10 +121,14 @@ def _grade_locked(given: Path, work: Path, opts: Options, all_ms: list[Milestone
 
     runner = VerifiedRunner(repeat=opts.repeat, test_timeout=opts.test_timeout,
                             budget=opts.budget, test_jobs=opts.test_jobs, explain=explain,
-                            gbox=gbox)
+                            gbox=gbox, rules=opts.tamper_rules)
     outcome = run_flow(tree, graded, all_ms, runner, decided, jobs=opts.jobs, explain=explain,
                        progress=lambda m: info(f"  building milestone {m.number}"))
     report.results = outcome.all_results()
+    for m in graded:
+        if opts.tamper_rules and gbox.startup.get(m.label):
+            report.milestone_notes.setdefault(m.number, []).extend(
+                f"scored 0: {f}" for f in gbox.startup[m.label][:6])
     for m in graded:
         build = outcome.builds.get(m.number)
         if m.number not in decided and build is not None and build.blocked_by:
@@ -141,6 +145,7 @@ def _apply_rules(checked: list[Milestone], all_ms: list[Milestone],
     built."""
     own = {str(track / m.slug / name): f"starter/{m.slug}/{name}" for m in all_ms
            for name in m.files if (track / m.slug / name).is_file()}
+    gbox.own_files = own
     decided: dict[int, Decided] = {}
     for m in checked:
         tamper, forbidden, errors = gbox.rule_check(m, own, opts.tamper_rules)

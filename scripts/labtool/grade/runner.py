@@ -248,6 +248,7 @@ class VerifiedRunner:
     explain: Callable[[str], str] = str
     cpus: int = 0               # 0: this machine's
     gbox: GradingBox | None = None   # the sandbox every run goes through (confine.py)
+    rules: bool = True          # zero a milestone whose build found code before main()
 
     def run(self, tree: Tree, results: list[TestResult]) -> None:
         listing = ctest_listing(tree.build_dir)
@@ -261,6 +262,11 @@ class VerifiedRunner:
         self.gbox.seal()            # from here on student code runs: the build is read-only
 
         def one(r: TestResult) -> None:
+            found = self.gbox.startup.get(r.milestone.label) if self.rules else None
+            if found:
+                r.status = Status.RULE
+                r.output = "\n".join(f"scored 0: {f}" for f in found[:6])
+                return
             self._grade_one(r, manifest_command(tree, r, listing.get(r.name)), cpus, deadline)
 
         if self.test_jobs > 1:
@@ -309,6 +315,7 @@ class VerifiedRunner:
                 if run.status is Status.TIMEOUT:
                     note = feedback.timeout_note(max(1.0, min(timeout, remaining)),
                                                  r.test.on_timeout)
-                    r.output = self.explain(f"{note}{where}\n{run.detail}".strip())
+                    first, _, causes = note.partition("\n")
+                    r.output = self.explain(f"{first}{where}\n{causes}\n{run.detail}".strip())
                 return
         r.status = Status.PASSED

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..course import ROOT, Milestone
+from ..grade.archive import md_code
 from ..grade.args import Options
 from ..grade.pipeline import grade_submission
 from .mutants import apply_edits
@@ -127,7 +128,7 @@ def _name_clash(dst: Path, milestones: list[Milestone]) -> None:
         zf.writestr(f"starter/{M1}/{M1_FILE}", (ROOT / "solutions" / M1 / M1_FILE).read_text())
 
 
-MD_NAME = "x` <h2>Grade: 60 of 60</h2> [link](x) `|.txt"
+MD_NAME = "x` <h2>Grade: 60 of 60 [link](x) `|.txt"
 
 
 def _markdown(dst: Path, milestones: list[Milestone]) -> None:
@@ -179,8 +180,8 @@ def _one_heading(folder: Path) -> list[str]:
     problems = []
     if sum(line.startswith("#") and "Grade" in line for line in text.splitlines()) != 1:
         problems.append("summary.md has a second 'Grade' heading")
-    if "<h2>" in text:
-        problems.append("summary.md holds raw HTML from a file name")
+    if md_code(f"{MD_NAME} (added)") not in text:
+        problems.append("summary.md does not show the file name as one code span")
     return problems
 
 
@@ -204,8 +205,10 @@ def cases(milestones: list[Milestone], case_type) -> list:
         Case("attack: forged report with an indirect exit",
              _with("forged_report_indirect_exit", _starter), zero, only=one,
              mentions=[("summary.md", "'exit'")]),
+        # The printer is a namespace-scope object with a destructor, which the build refuses
+        # (-Werror=global-constructors); with the rules off it runs, and must change nothing.
         Case("attack: test-list injection", _with("test_list_injection", _starter), zero,
-             only=one),
+             only=one, tamper_rules=False),
         Case("attack: including a solution by relative path",
              _with("include_solution_by_path", _starter), zero, only=one,
              mentions=[("results.json", "solutions/01-seq-cst-counter")]),

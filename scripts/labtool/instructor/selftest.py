@@ -119,6 +119,10 @@ def manifest_drift(tree: Tree, milestones: list[Milestone]) -> list[str]:
 
 def instructor_run(tree: Tree, report: StepReport) -> None:
     start = time.monotonic()
+    cfg = tree.configure()      # also when the solutions step was skipped
+    if not cfg.ok:
+        report.add("instructor", False, "CMake configure failed", [cfg.output[-2000:]])
+        return
     result = tree.build()
     if not result.ok:
         report.add("instructor", False, "full build (lessons, instructor checks) failed",

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..console import info
 from ..course import load_milestones
+from ..results import Status
 
 
 def _lab(clone: Path, *args, timeout: float = 3600, stdin: str | None = None):
@@ -65,7 +66,7 @@ def _run_steps(dest: Path, work: Path, clone: Path, steps: list[tuple[str, bool,
     state = json.loads(state_path.read_text()) if state_path.exists() else {}
     last = state.get("last_check", {})
     statuses = [s for m in last.values() for s in m.get("tests", {}).values()]
-    passed = sum(s == "passed" for s in statuses)
+    passed = sum(s == Status.PASSED for s in statuses)
     ok = proc.returncode == 1 and len(statuses) == n_tests and passed == 0 and \
         len(last) == len(milestones)
     steps.append(("scripts/lab check (all red)", ok,
