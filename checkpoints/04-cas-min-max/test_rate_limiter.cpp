@@ -37,7 +37,7 @@ constexpr lab::RaceGoal kRace{.enough = 2000, .budget = std::chrono::millisecond
                               .needed = 100};
 
 // Some point in time, far from the clock's epoch (any time_point must work).
-const TimePoint kStart = TimePoint(std::chrono::hours(24 * 365));
+constexpr TimePoint kStart{std::chrono::hours(24 * 365)};
 
 // The start of window `k` after kStart, for a limiter with a window of `window`.
 TimePoint window_start(std::size_t k, RateLimiter::duration window) {

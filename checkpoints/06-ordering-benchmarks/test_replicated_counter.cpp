@@ -58,7 +58,8 @@ std::ostream& operator<<(std::ostream& os, const PNCounter::State& s) {
 
 namespace {
 
-const std::vector<ReplicaId> kIds = {3, 7, 11};
+// The replica set of most tests (a function, not a global vector: no global constructors).
+std::vector<ReplicaId> ids3() { return {3, 7, 11}; }
 
 // Runs a RapidCheck property (a doctest failure if RapidCheck finds a counterexample, which it
 // prints, shrunk, on stderr), or ends the test as skipped when RapidCheck is not built in.
@@ -81,7 +82,7 @@ void property(const std::string& description, Property&& prop) {
 template <class Counter>
 typename Counter::State join(ReplicaId self, const typename Counter::State& a,
                              const typename Counter::State& b) {
-  Counter c(kIds, self);
+  Counter c(ids3(), self);
   c.merge(a);
   c.merge(b);
   return c.state();
@@ -90,21 +91,21 @@ typename Counter::State join(ReplicaId self, const typename Counter::State& a,
 #if LAB_HAVE_RAPIDCHECK
 std::vector<std::uint64_t> gen_counts() {
   return *rc::gen::container<std::vector<std::uint64_t>>(
-      kIds.size(), rc::gen::inRange<std::uint64_t>(0, 1'000'000));
+      ids3().size(), rc::gen::inRange<std::uint64_t>(0, 1'000'000));
 }
-GCounter::State gen_g_state() { return {kIds, gen_counts()}; }
-PNCounter::State gen_pn_state() { return {kIds, gen_counts(), gen_counts()}; }
+GCounter::State gen_g_state() { return {ids3(), gen_counts()}; }
+PNCounter::State gen_pn_state() { return {ids3(), gen_counts(), gen_counts()}; }
 
 template <class Counter, class Gen>
 void check_laws(const char* name, Gen gen_state) {
   property(std::string(name) + " merge is commutative", [&] {
-    const ReplicaId self = *rc::gen::elementOf(kIds);
+    const ReplicaId self = *rc::gen::elementOf(ids3());
     const auto a = gen_state();
     const auto b = gen_state();
     RC_ASSERT(join<Counter>(self, a, b) == join<Counter>(self, b, a));
   });
   property(std::string(name) + " merge is associative", [&] {
-    const ReplicaId self = *rc::gen::elementOf(kIds);
+    const ReplicaId self = *rc::gen::elementOf(ids3());
     const auto a = gen_state();
     const auto b = gen_state();
     const auto c = gen_state();
@@ -112,7 +113,7 @@ void check_laws(const char* name, Gen gen_state) {
               join<Counter>(self, a, join<Counter>(self, b, c)));
   });
   property(std::string(name) + " merge is idempotent", [&] {
-    const ReplicaId self = *rc::gen::elementOf(kIds);
+    const ReplicaId self = *rc::gen::elementOf(ids3());
     const auto a = gen_state();
     RC_ASSERT(join<Counter>(self, a, a) == a);
     const auto ab = join<Counter>(self, a, gen_state());
@@ -134,8 +135,9 @@ void check_convergence(bool with_decrements) {
   property(std::string(with_decrements ? "PNCounter" : "GCounter") +
                " replicas converge to the exact value in any exchange order",
            [with_decrements] {
-    const auto replicas = *rc::gen::inRange<std::size_t>(2, kIds.size() + 1);
-    const std::vector<ReplicaId> ids(kIds.begin(), kIds.begin() + static_cast<long>(replicas));
+    const std::vector<ReplicaId> all = ids3();
+    const auto replicas = *rc::gen::inRange<std::size_t>(2, all.size() + 1);
+    const std::vector<ReplicaId> ids(all.begin(), all.begin() + static_cast<long>(replicas));
     std::deque<Counter> nodes;
     for (ReplicaId id : ids) nodes.emplace_back(ids, id);
     const auto steps = *rc::gen::container<std::vector<Step>>(rc::gen::build<Step>(
@@ -258,18 +260,18 @@ TEST_CASE("GCounter counts locally at once and merges by the per-replica maximum
   CHECK_FALSE(std::is_copy_constructible_v<GCounter>);
   CHECK(std::is_copy_constructible_v<GCounter::State>);
   CHECK(std::is_same_v<decltype(std::declval<const GCounter&>().value()), std::uint64_t>);
-  GCounter a(kIds, 3);
-  GCounter b(kIds, 7);
+  GCounter a(ids3(), 3);
+  GCounter b(ids3(), 7);
   CHECK(a.value() == 0);
   CHECK(a.self() == 3);
   a.add(5);
   CHECK(a.value() == 5);  // a local write is visible at once
   b.add(7);
   const GCounter::State b7 = b.state();
-  CHECK(b7 == GCounter::State{kIds, {0, 7, 0}});
+  CHECK(b7 == GCounter::State{ids3(), {0, 7, 0}});
   a.merge(b7);
   CHECK(a.value() == 12);
-  CHECK(a.state() == GCounter::State{kIds, {5, 7, 0}});
+  CHECK(a.state() == GCounter::State{ids3(), {5, 7, 0}});
   a.merge(b7);  // the same state again: nothing changes
   CHECK(a.value() == 12);
   b.increment();
@@ -279,7 +281,7 @@ TEST_CASE("GCounter counts locally at once and merges by the per-replica maximum
   CHECK(a.value() == 13);
   a.increment();
   a.merge(b.state());  // b's copy of a's slot is 0: a's own 6 stays
-  CHECK(a.state() == GCounter::State{kIds, {6, 8, 0}});
+  CHECK(a.state() == GCounter::State{ids3(), {6, 8, 0}});
   b.merge(a.state());
   CHECK(b.value() == 14);
   CHECK(a.value() == 14);
@@ -290,15 +292,15 @@ TEST_CASE("PNCounter value is signed and goes below zero") {
   // from the increments (so a merge cannot tell old from new), and a merge that forgets the
   // decrements.
   CHECK(std::is_same_v<decltype(std::declval<const PNCounter&>().value()), std::int64_t>);
-  PNCounter p(kIds, 7);
-  PNCounter q(kIds, 11);
+  PNCounter p(ids3(), 7);
+  PNCounter q(ids3(), 11);
   p.decrement();
   p.decrement();
   p.subtract(3);
   CHECK(p.value() == -5);
   p.increment();
   CHECK(p.value() == -4);
-  CHECK(p.state() == PNCounter::State{kIds, {0, 1, 0}, {0, 5, 0}});
+  CHECK(p.state() == PNCounter::State{ids3(), {0, 1, 0}, {0, 5, 0}});
   q.add(10);
   q.merge(p.state());
   CHECK(q.value() == 6);
@@ -316,10 +318,10 @@ TEST_CASE("PNCounter value is signed and goes below zero") {
 TEST_CASE("GCounter merge is commutative and associative and idempotent") {
   // Catches: a merge that adds (not idempotent: a state delivered twice counts twice), and a
   // merge that overwrites this replica's own slot (not commutative: the last state wins).
-  GCounter one(kIds, 3);
-  one.merge(GCounter::State{kIds, {1, 2, 3}});
-  one.merge(GCounter::State{kIds, {1, 2, 3}});
-  CHECK(one.state() == GCounter::State{kIds, {1, 2, 3}});
+  GCounter one(ids3(), 3);
+  one.merge(GCounter::State{ids3(), {1, 2, 3}});
+  one.merge(GCounter::State{ids3(), {1, 2, 3}});
+  CHECK(one.state() == GCounter::State{ids3(), {1, 2, 3}});
 #if LAB_HAVE_RAPIDCHECK
   check_laws<GCounter>("GCounter", gen_g_state);
 #else
@@ -330,10 +332,10 @@ TEST_CASE("GCounter merge is commutative and associative and idempotent") {
 TEST_CASE("PNCounter merge is commutative and associative and idempotent") {
   // Catches: a merge that adds the decrements (or the increments) instead of taking the
   // maximum, and a merge that overwrites this replica's own slots.
-  PNCounter one(kIds, 7);
-  one.merge(PNCounter::State{kIds, {1, 2, 3}, {4, 5, 6}});
-  one.merge(PNCounter::State{kIds, {1, 2, 3}, {4, 5, 6}});
-  CHECK(one.state() == PNCounter::State{kIds, {1, 2, 3}, {4, 5, 6}});
+  PNCounter one(ids3(), 7);
+  one.merge(PNCounter::State{ids3(), {1, 2, 3}, {4, 5, 6}});
+  one.merge(PNCounter::State{ids3(), {1, 2, 3}, {4, 5, 6}});
+  CHECK(one.state() == PNCounter::State{ids3(), {1, 2, 3}, {4, 5, 6}});
   CHECK(one.value() == -9);
 #if LAB_HAVE_RAPIDCHECK
   check_laws<PNCounter>("PNCounter", gen_pn_state);
@@ -348,7 +350,7 @@ TEST_CASE("replicas converge to the exact value in any exchange order") {
   // adds (duplicates count twice), and a merge that overwrites the own slot (local updates made
   // after the state was sent are lost when it comes back).
   std::deque<PNCounter> nodes;
-  for (ReplicaId id : kIds) nodes.emplace_back(kIds, id);
+  for (ReplicaId id : ids3()) nodes.emplace_back(ids3(), id);
   nodes[0].add(5);
   const PNCounter::State early = nodes[0].state();
   nodes[0].subtract(3);
@@ -387,17 +389,17 @@ TEST_CASE("replicated counters reject unknown replica ids and states of other re
   CHECK_THROWS_AS(PNCounter({1, 2, 3}, 4), std::invalid_argument);
   CHECK_THROWS_AS(PNCounter({}, 0), std::invalid_argument);
   GCounter g({3, 11, 7}, 7);  // ids in any order: they are sorted
-  CHECK(g.replicas() == kIds);
+  CHECK(g.replicas() == ids3());
   g.add(2);
   CHECK_THROWS_AS(g.merge(GCounter::State{{3, 7, 12}, {1, 1, 1}}), std::invalid_argument);
   CHECK_THROWS_AS(g.merge(GCounter::State{{3, 7}, {1, 1}}), std::invalid_argument);
-  CHECK_THROWS_AS(g.merge(GCounter::State{kIds, {1, 1}}), std::invalid_argument);
+  CHECK_THROWS_AS(g.merge(GCounter::State{ids3(), {1, 1}}), std::invalid_argument);
   CHECK_THROWS_AS(g.merge(GCounter::State{{11, 7, 3}, {1, 1, 1}}), std::invalid_argument);
-  CHECK(g.state() == GCounter::State{kIds, {0, 2, 0}});  // a rejected merge changes nothing
-  PNCounter p(kIds, 3);
+  CHECK(g.state() == GCounter::State{ids3(), {0, 2, 0}});  // a rejected merge changes nothing
+  PNCounter p(ids3(), 3);
   CHECK_THROWS_AS(p.merge(PNCounter::State{{3, 7, 12}, {1, 1, 1}, {1, 1, 1}}),
                   std::invalid_argument);
-  CHECK_THROWS_AS(p.merge(PNCounter::State{kIds, {1, 1, 1}, {1, 1}}), std::invalid_argument);
-  CHECK_THROWS_AS(p.merge(PNCounter::State{kIds, {1, 1}, {1, 1, 1}}), std::invalid_argument);
+  CHECK_THROWS_AS(p.merge(PNCounter::State{ids3(), {1, 1, 1}, {1, 1}}), std::invalid_argument);
+  CHECK_THROWS_AS(p.merge(PNCounter::State{ids3(), {1, 1}, {1, 1, 1}}), std::invalid_argument);
   CHECK(p.value() == 0);
 }

@@ -52,11 +52,6 @@ std::size_t reference_bucket(const std::array<std::uint64_t, N>& bounds, std::ui
                                   bounds.begin());
 }
 
-// A per-thread counter on a line of its own (test bookkeeping, not the code under test).
-struct alignas(64) PerThread {
-  std::uint64_t value = 0;
-};
-
 }  // namespace
 
 TEST_CASE("ShardedHistogram finds and counts buckets as milestone 3 does") {

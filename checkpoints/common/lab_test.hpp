@@ -334,8 +334,10 @@ class Overlap {
               sightings() >= goal_.min_sightings) {
             break;
           }
-          // Past the quota and still waiting for a thread: let it have this CPU.
-          if (!everyone || !reader_satisfied()) std::this_thread::yield();
+          // Past the quota and a thread has not even started: let it have this CPU. (Not while
+          // waiting for the reader's steps: a worker that keeps yielding stops competing with
+          // the reader, and the races a test looks for need both at work.)
+          if (!everyone) std::this_thread::yield();
         }
       }
       op(i);

@@ -83,6 +83,7 @@ class GradingBox:
         """Runs a CMake/Ninja command of the build tree in the sandbox (build.Tree's runner)."""
         if self.sealed:
             self.box.writable(self.build_dir)
+            self.box.writable(self.ccache)
             self.sealed = False
         building = "--build" in cmd
         if building:
@@ -106,9 +107,10 @@ class GradingBox:
                                            output, "")
 
     def seal(self) -> None:
-        """Before student code runs: the build folder becomes read-only to the sandbox (the
-        bubblewrap mode mounts it read-only anyway)."""
+        """Before student code runs: the build folder and the compiler cache become read-only
+        to the sandbox (the bubblewrap mode does not even mount the cache for a test)."""
         self.box.seal(self.build_dir)
+        self.box.seal(self.ccache)
         self.sealed = self.box.mode == "setpriv"
 
     # --- rules on the preprocessed token stream ----------------------------------------------

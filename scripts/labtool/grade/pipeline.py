@@ -102,6 +102,11 @@ def _grade_locked(given: Path, work: Path, opts: Options, all_ms: list[Milestone
                              ccache=opts.ccache, build_wall=opts.build_timeout)
     report.sandbox = gbox.mode
     report.sandbox_detail = gbox.box.describe()
+    if gbox.mode != "bubblewrap":
+        note = f"sandbox: {gbox.box.describe()}" + (f" ({gbox.box.reason})" if gbox.box.reason
+                                                    else "")
+        report.notes.append(note)
+        warn(note)
     tree = Tree("student", work / "tsan", track_dir=track, runner=gbox.tree_command,
                 cache={"LAB_WERROR": "OFF", "LAB_INSTRUCTOR": "OFF", "LAB_BENCHMARKS": "OFF",
                        # the rule against code before main() (runner.py applies it)
