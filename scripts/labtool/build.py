@@ -127,7 +127,25 @@ def failure_summary(output: str, max_lines: int = 14) -> str:
     return "\n".join(text.splitlines()[:max_lines])
 
 
+_ERROR = re.compile(r"\berror\b|^CMake Error|undefined reference", re.I)
+_STOP = re.compile(r": warning:|^\[\d+/\d+\] |^FAILED: |^ninja: |^In file included from ")
+_COMMAND = re.compile(r"^\S*(?:ccache|clang\+\+|clang|g\+\+|gcc|c\+\+|cc|ld)\s")
+
+
 def compile_errors(output: str, max_lines: int = 12) -> str:
-    """The first compiler diagnostics of a failed build."""
-    lines = [l for l in output.splitlines() if re.search(r"error|note:|^\s+\|", l)]
+    """The first compiler errors of a failed build, each with what follows it (source line,
+    caret, notes); warnings, progress lines and compiler command lines are left out, so they
+    never crowd an error out."""
+    lines, keep = [], False
+    for line in output.splitlines():
+        if not line.strip():
+            continue
+        if _COMMAND.match(line):
+            keep = False
+        elif _ERROR.search(line):
+            keep = True
+        elif _STOP.search(line):
+            keep = False
+        if keep:
+            lines.append(line)
     return "\n".join(lines[:max_lines]) or output[-1500:]

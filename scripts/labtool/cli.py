@@ -12,7 +12,7 @@ import importlib.util
 import subprocess
 import sys
 
-from . import bench, student
+from . import bench, hints, student
 from .commands import Command, add_commands, no_arguments
 from .console import LabError, paint
 from .grade import args as grade_args
@@ -28,7 +28,7 @@ STUDENT_COMMANDS = [
     Command("list", "List the milestones, their lessons and the files you edit.",
             no_arguments, student.run_list),
     Command("hint", "Show the next hint for a milestone (each call unlocks one more).",
-            student.add_hint_arguments, student.run_hint),
+            hints.add_hint_arguments, hints.run_hint),
     Command("reset", "Restore a milestone's starter files (your version is backed up).",
             student.add_reset_arguments, student.run_reset),
     Command("watch", "Re-run the checks of a milestone every time you save a file.",

@@ -52,6 +52,10 @@ class Milestone:
     depends: list[int]
     tests: list[Test]
     hints: list[str] = field(default_factory=list)
+    # A stretch exercise is one of `files` with its own hint ladder ("stretch_hints") and its
+    # own lesson page ("stretch_lessons", a file name under lessons/NN-name/).
+    stretch_hints: dict[str, list[str]] = field(default_factory=dict)
+    stretch_lessons: dict[str, str] = field(default_factory=dict)
     forbidden: list[dict] = field(default_factory=list)
     directory: Path = field(repr=False, default=Path())
     timeout: float = DEFAULT_TIMEOUT
@@ -68,6 +72,17 @@ class Milestone:
     @property
     def stretch_points(self) -> int:
         return sum(t.points for t in self.tests if t.stretch)
+
+    @property
+    def stretch_files(self) -> list[str]:
+        """The files of the milestone's stretch exercises, in the manifest's file order."""
+        named = set(self.stretch_hints) | set(self.stretch_lessons)
+        return [f for f in self.files if f in named]
+
+    def stretch_lesson(self, name: str) -> str:
+        """The lesson page of a stretch exercise, relative to the repository."""
+        page = self.stretch_lessons.get(name)
+        return f"lessons/{self.slug}/{page}" if page else f"lessons/{self.slug}/README.md"
 
     def ctest_name(self, test: Test | str) -> str:
         name = test.name if isinstance(test, Test) else test
@@ -137,6 +152,18 @@ def _test(entry: dict, where: Path) -> Test:
                        f"\"points\" ({exc})") from exc
 
 
+def _stretch(data: dict, field_name: str, files: list[str], where: Path) -> dict:
+    """The "stretch_hints" ({file: [hints]}) or "stretch_lessons" ({file: page}); each key must
+    be one of the milestone's files."""
+    value = data.get(field_name, {})
+    if not isinstance(value, dict) or any(k not in files for k in value):
+        raise LabError(f"{_shown(where)}: \"{field_name}\" maps files of the milestone's "
+                       f"\"files\" ({', '.join(files)}) to "
+                       + ("lists of hints" if field_name == "stretch_hints" else
+                          "lesson pages under lessons/NN-name/") + f", not {value!r}")
+    return {k: (list(v) if field_name == "stretch_hints" else str(v)) for k, v in value.items()}
+
+
 def load_milestone(folder: Path, rule_sets: dict[str, list[dict]] | None = None) -> Milestone:
     match = _FOLDER.match(folder.name)
     if not match:
@@ -152,6 +179,8 @@ def load_milestone(folder: Path, rule_sets: dict[str, list[dict]] | None = None)
             depends=[int(d) for d in data.get("depends", [])],
             tests=[_test(t, path) for t in data["tests"]],
             hints=list(data.get("hints", [])),
+            stretch_hints=_stretch(data, "stretch_hints", list(data["files"]), path),
+            stretch_lessons=_stretch(data, "stretch_lessons", list(data["files"]), path),
             forbidden=_forbidden(data.get("forbidden", []), rule_sets, path, number),
             directory=folder,
             timeout=float(data.get("timeout", DEFAULT_TIMEOUT)))

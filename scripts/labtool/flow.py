@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 from .build import BuildResult, Tree, compile_errors
+from .feedback import compile_failure
 from .course import Milestone, with_dependencies
 from .results import Status, TestResult
 
@@ -64,7 +65,7 @@ def run_flow(tree: Tree, selected: list[Milestone], all_ms: list[Milestone], run
             status, output = Status.BLOCKED, build.output
         elif build is None or not build.ok:
             status = Status.NOT_BUILT
-            output = "does not compile:\n" + explain(compile_errors(build.output if build else ""))
+            output = compile_failure(explain(compile_errors(build.output if build else "")))
         else:
             to_run.extend(results)
             continue

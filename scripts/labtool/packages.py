@@ -20,6 +20,7 @@ STUDENT_PACKAGES: dict[str, str | None] = {
     "doctest-dev": "/usr/include/doctest/doctest.h",
     "ccache": "/usr/bin/ccache",
     "git": "/usr/bin/git",
+    "librapidcheck-dev": "/usr/include/rapidcheck.h",  # property tests of the m6 stretch
 }
 INSTRUCTOR_PACKAGES: dict[str, str | None] = {
     **STUDENT_PACKAGES,
@@ -29,6 +30,7 @@ INSTRUCTOR_PACKAGES: dict[str, str | None] = {
     "prometheus": "/usr/bin/prometheus",
     "libcpp-httplib-dev": "/usr/include/httplib.h",
     "python3-prometheus-client": None,
+    "bubblewrap": "/usr/bin/bwrap",  # the grader's sandbox (grade/sandbox.py)
 }
 
 

@@ -100,14 +100,12 @@ class Score:
     inconclusive: int = 0
 
     def add(self, r: TestResult) -> None:
-        if r.status is Status.SKIPPED:
-            self.skipped += 1
-        if r.status is Status.INCONCLUSIVE:
-            self.inconclusive += 1
-        if r.test.stretch:
+        if r.test.stretch:          # apart: never in the main counts, nor in the status
             self.stretch_earned += r.score
             self.stretch_possible += r.possible
             return
+        self.skipped += r.status is Status.SKIPPED
+        self.inconclusive += r.status is Status.INCONCLUSIVE
         self.earned += r.score
         self.possible += r.possible
         self.tests += r.status.counts

@@ -1,10 +1,9 @@
-"""The student's commands: check, status, list, hint, reset, watch."""
+"""The student's commands: check, status, list, reset, watch (hint: hints.py)."""
 
 from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import shutil
 import subprocess
 import sys
@@ -13,35 +12,14 @@ from pathlib import Path
 
 from . import feedback
 from .build import Tree
-from .console import LabError, info, paint, table, warn
+from .console import LabError, info, paint, table
 from .course import ROOT, Milestone, load_milestones, select_milestones
 from .ctest import CTestRunner
 from .flow import Outcome, run_flow
 from .grade.rules import forbidden_violations, linked_files, tamper_findings
 from .packages import STUDENT_PACKAGES, ensure_packages
 from .results import Status, TestResult, milestone_status, score
-
-STATE_DIR = ROOT / ".lab"
-
-
-# --- state (hints shown, last results) -----------------------------------------------------
-
-def load_state() -> dict:
-    path = STATE_DIR / "state.json"
-    if path.exists():
-        try:
-            return json.loads(path.read_text())
-        except json.JSONDecodeError:
-            warn(f"{path} is damaged; starting a fresh one")
-    return {}
-
-
-def save_state(state: dict) -> None:
-    STATE_DIR.mkdir(exist_ok=True)
-    tmp = STATE_DIR / "state.json.tmp"
-    tmp.write_text(json.dumps(state, indent=2, sort_keys=True))
-    tmp.replace(STATE_DIR / "state.json")
-
+from .state import STATE_DIR, load_state, save_state
 
 # --- check -------------------------------------------------------------------------------------
 
@@ -113,32 +91,47 @@ def _detail(r: TestResult, paths: feedback.Paths) -> str:
                                    limit=_limit(r), on_timeout=r.test.on_timeout)
 
 
+_NOT_RUN = (Status.SKIPPED, Status.INCONCLUSIVE)
+
+
 def _report_failures(outcome: Outcome, paths: feedback.Paths) -> None:
-    """Every failing test of the first milestone that has one, then the first one in full."""
-    failing = {}
+    """The first milestone with a failing or not-run test: its failures, then the tests that
+    did not run (skipped, inconclusive) apart with their reason, then the first failure in
+    full."""
+    listed = {}
     for results in outcome.results.values():
-        bad = [r for r in results
-               if not r.passed and r.status is not Status.SKIPPED and not r.test.stretch]
-        if bad:
-            failing[bad[0].milestone.number] = (bad, score(results).tests)
-    if not failing:
+        main = [r for r in results if not r.passed and not r.test.stretch]
+        bad = [r for r in main if r.status not in _NOT_RUN]
+        not_run = [r for r in main if r.status in _NOT_RUN]
+        if bad or any(r.status is Status.INCONCLUSIVE for r in not_run):
+            listed[results[0].milestone.number] = (bad, not_run, score(results).tests)
+    if not listed:
         return
-    number = next(iter(failing))
-    bad, total = failing[number]
-    first, m = bad[0], bad[0].milestone
+    number = next(iter(listed))
+    bad, not_run, total = listed[number]
+    m = (bad or not_run)[0].milestone
     print()
-    if first.status in (Status.NOT_BUILT, Status.BLOCKED):
+    if bad and bad[0].status in (Status.NOT_BUILT, Status.BLOCKED):
         print(paint(f"Milestone {m.number}:", "bold"))
-    else:
+    elif bad:
         rows = [(r.name, _status_word(r), feedback.one_line(r.output, paths,
                                                             r.status is Status.TIMEOUT, _limit(r)))
                 for r in bad]
         print(paint(f"Milestone {m.number}: ", "bold") + feedback.failing_tests(rows, total))
-        print()
-        print(paint(f"First failure, in full: {first.name}", "bold") + f"  ({_status_word(first)})")
-    for line in _detail(first, paths).splitlines():
-        print("  " + line)
-    others = [str(n) for n in failing if n != number]
+    if not_run and not (bad and bad[0].status in (Status.NOT_BUILT, Status.BLOCKED)):
+        rows = [(r.name, str(r.status), feedback.not_run_reason(r.output, str(r.status)))
+                for r in not_run]
+        print((paint(f"Milestone {m.number}: ", "bold") if not bad else "")
+              + feedback.not_run_tests(rows))
+    if bad:
+        first = bad[0]
+        if first.status not in (Status.NOT_BUILT, Status.BLOCKED):
+            print()
+            print(paint(f"First failure, in full: {first.name}", "bold")
+                  + f"  ({_status_word(first)})")
+        for line in _detail(first, paths).splitlines():
+            print("  " + line)
+    others = [str(n) for n in listed if n != number]
     if others:
         print(paint(f"\nAlso not passing: milestone {', '.join(others)} "
                     f"(scripts/lab check {others[0]})", "dim"))
@@ -229,42 +222,23 @@ def run_status(_args) -> int:
     return 0
 
 
+def list_rows(milestones: list[Milestone]) -> list[list[str]]:
+    """One row per milestone (its main files and points), then one per stretch exercise."""
+    rows = []
+    for m in milestones:
+        main = [f for f in m.files if f not in m.stretch_files]
+        rows.append([f"{m.number:02d}", m.title, ", ".join(f"starter/{m.slug}/{f}" for f in main),
+                     f"lessons/{m.slug}/README.md", str(m.max_points)])
+        for name in m.stretch_files:
+            rows.append([f"{m.number:02d}", f"stretch: {name}", f"starter/{m.slug}/{name}",
+                         m.stretch_lesson(name), f"+{m.stretch_points} stretch points"])
+    return rows
+
+
 def run_list(_args) -> int:
-    rows = [[f"{m.number:02d}", m.title, ", ".join(f"starter/{m.slug}/{f}" for f in m.files),
-             f"lessons/{m.slug}/README.md",
-             str(m.max_points) + (f" +{m.stretch_points} stretch" if m.stretch_points else "")]
-            for m in load_milestones()]
-    print(table(["#", "Milestone", "You edit", "Lesson", "Points"], rows))
-    return 0
-
-
-# --- hint ------------------------------------------------------------------------------------------
-
-def add_hint_arguments(p):
-    p.add_argument("milestone", help="milestone number, e.g. 2")
-    p.add_argument("--again", action="store_true", help="show the hints unlocked so far, no new one")
-
-
-def run_hint(args) -> int:
-    m = select_milestones(load_milestones(), args.milestone)[0]
-    if not m.hints:
-        raise LabError(f"milestone {m.number} has no hints; read lessons/{m.slug}/README.md")
-    state = load_state()
-    shown = state.setdefault("hints", {}).get(m.slug, 0)
-    if not args.again:
-        shown = min(shown + 1, len(m.hints))
-    shown = max(shown, 1)
-    state["hints"][m.slug] = shown
-    save_state(state)
-    print(paint(f"Milestone {m.number}: {m.title}", "bold"))
-    for i, hint in enumerate(m.hints[:shown], 1):
-        marker = paint(f"Hint {i}/{len(m.hints)}", "yellow" if i == shown else "dim")
-        print(f"\n{marker}\n{hint}")
-    if shown < len(m.hints):
-        print(paint(f"\nRun 'scripts/lab hint {m.number}' again for the next hint.", "dim"))
-    else:
-        print(paint("\nThat was the last hint. The lesson's exercise section walks through it.",
-                    "dim"))
+    print(table(["#", "Milestone", "You edit", "Lesson", "Points"], list_rows(load_milestones())))
+    print(paint("\nStretch exercises are optional: their points are counted apart and never "
+                "lower the main score (hints: scripts/lab hint N --stretch).", "dim"))
     return 0
 
 

@@ -317,12 +317,39 @@ class CheckReportTest(unittest.TestCase):
         self.assertIn("  timeout  m4/hangs\n             timed out after 30 s", text)
         self.assertIn("  failed   m4/prometheus text\n", text)
         self.assertNotIn("m4/stretch", text)
-        self.assertNotIn("m4/needs two CPUs", text)
+        # ... and is listed apart, as not run, with its reason.
+        self.assertIn("1 test not run (not failures):\n  skipped  m4/needs two CPUs\n"
+                      "             skipped: needs 2 CPUs", text)
+        self.assertLess(text.index("m4/prometheus text"), text.index("not run"))
         self.assertIn("First failure, in full: m4/hangs  (timeout)", text)
         self.assertIn("  The test timed out after 30 s: it was still running", text)
         self.assertIn(cause, text)
         self.assertIn("Also not passing: milestone 5 (scripts/lab check 5)", text)
         self.assertIn("Re-run:  scripts/lab check 4", text)
+
+    def test_inconclusive_and_skipped_tests_are_not_run_never_failures(self):
+        from labtool.course import Milestone, Test
+        from labtool.results import Status, TestResult
+        tests = [Test("overlap", 2, True), Test("plain", 1), Test("two cpus", 1, needs_cpus=2),
+                 Test("bad", 1)]
+        m = Milestone(3, "03-histogram", "H", [], [], tests)
+        said = "inconclusive: the writers never overlapped after 3 tries"
+        results = [TestResult(m, tests[0], Status.INCONCLUSIVE, "[doctest] x\n" + said),
+                   TestResult(m, tests[1], Status.PASSED),
+                   TestResult(m, tests[2], Status.SKIPPED, "")]
+        text = self.report({3: results})
+        self.assertNotIn("not passing", text)
+        self.assertNotIn("First failure", text)
+        self.assertIn("Milestone 3: 2 tests not run (not failures):", text)
+        self.assertIn(f"  inconclusive  m3/overlap\n                  {said} (re-run the check)",
+                      text)
+        self.assertIn("  skipped       m3/two cpus\n                  skipped: cannot run on "
+                      "this machine", text)
+        # With a real failure: only it counts as not passing; the others stay apart.
+        text = self.report({3: results + [TestResult(m, tests[3], Status.FAILED, "boom")]})
+        self.assertIn("Milestone 3: 1 of 3 tests not passing:\n  failed  m3/bad", text)
+        self.assertIn("2 tests not run (not failures):", text)
+        self.assertIn("First failure, in full: m3/bad  (failed)", text)
 
     def test_a_race_is_named_a_sanitizer_failure_and_shown_whole(self):
         from labtool.course import Milestone, Test

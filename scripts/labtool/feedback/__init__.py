@@ -18,6 +18,8 @@ failed assertions:
                        the two texts;
   failure_detail()     all of the above for one failed test, in full;
   failing_tests()      the list of every failing test of a milestone, one line each;
+  not_run_tests()      the tests that did not run (skipped, inconclusive), apart, with why;
+  compile_failure()    "does not compile: <first compiler error>", then the diagnostics;
   tidy()               the same path and noise clean-up for any other text (compiler errors).
 
 Paths: a frame in a file under `Paths.track` (starter/, another tree, or a submission) is the
@@ -35,10 +37,10 @@ from .paths import Paths, show_path, source_reader, tidy
 from .sanitizers import (MARK, has_sanitizer_report, parse_frame, sanitizer_excerpt,
                          sanitizer_headline)
 
-__all__ = ["MARK", "Paths", "ctest_timeouts", "doctest_failure", "failing_tests",
-           "failure_detail", "has_sanitizer_report", "one_line", "sanitizer_excerpt",
-           "sanitizer_headline", "show_path", "source_reader", "tail", "text_diff", "tidy",
-           "timeout_note"]
+__all__ = ["MARK", "Paths", "compile_failure", "ctest_timeouts", "doctest_failure",
+           "failing_tests", "failure_detail", "has_sanitizer_report", "not_run_reason",
+           "not_run_tests", "one_line", "sanitizer_excerpt", "sanitizer_headline", "show_path",
+           "source_reader", "tail", "text_diff", "tidy", "timeout_note"]
 
 
 # --- timeouts -----------------------------------------------------------------------------
@@ -136,3 +138,43 @@ def failing_tests(rows: Iterable[tuple[str, str, str]], total: int) -> str:
         if reason:
             out.append(f"  {'':<{width}}    {reason}")
     return "\n".join(out)
+
+
+_NOT_RUN_ADVICE = {"skipped": "cannot run on this machine; it neither costs nor earns points",
+                   "inconclusive": "could not establish the overlap it needs (a busy machine?); "
+                                   "re-run the check"}
+
+
+def not_run_reason(output: str, status: str) -> str:
+    """Why a test did not run: its own "skipped: ..." / "inconclusive: ..." line, or the
+    general reason for that status."""
+    for line in output.splitlines():
+        if line.startswith((f"{status}: ", "skipped: ", "inconclusive: ")):
+            return line.strip()[:160]
+    return f"{status}: {_NOT_RUN_ADVICE.get(status, 'did not run')}"
+
+
+def not_run_tests(rows: Iterable[tuple[str, str, str]]) -> str:
+    """The tests that did not run, never counted as failures: rows of (name, status, reason);
+    inconclusive ones say to re-run."""
+    rows = list(rows)
+    out = [f"{len(rows)} {'test' if len(rows) == 1 else 'tests'} not run (not failures):"]
+    width = max((len(status) for _, status, _ in rows), default=0)
+    for name, status, reason in rows:
+        out.append(f"  {status:<{width}}  {name}")
+        if status == "inconclusive" and "re-run" not in reason:
+            reason += " (re-run the check)"
+        out.append(f"  {'':<{width}}    {reason}")
+    return "\n".join(out)
+
+
+def compile_failure(errors: str) -> str:
+    """A build failure for the reports: 'does not compile: <the first error line>', then the
+    compiler's diagnostics (already cut and tidied), so that a one-line summary names the
+    file and line; a build that failed without a diagnostic says so."""
+    lines = [l.strip() for l in errors.splitlines() if l.strip()]
+    if not lines:
+        return "does not compile: the build failed without printing a compiler error"
+    first = next((l for l in lines if re.search(r":\d+(?::\d+)?: (?:fatal )?error:", l)),
+                 None) or next((l for l in lines if re.search(r"\berror\b", l)), lines[-1])
+    return f"does not compile: {first[:200]}\n{errors.strip()}"

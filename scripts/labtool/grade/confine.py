@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +36,26 @@ PREPROCESS_LIMITS = Limits(wall=60, cpu=60, memory=2 << 30, fsize=256 << 20, npr
 MAX_REPORT = 16 << 20           # bytes of doctest's XML report read back
 MAX_PREPROCESSED = 128 << 20    # bytes of one translation unit's -E output read back
 LAB_TODO = str(ROOT / "checkpoints" / "common" / "lab_todo.hpp")
+
+
+# A line in which a compiler, Ninja or CMake says why a build failed.
+_DIAGNOSTIC = re.compile(r"(?:^|: )(?:fatal )?error:|^CMake Error", re.M | re.I)
+
+
+def silent_failure(returncode: int, limits: Limits) -> str:
+    """What to tell when a build failed without any diagnostic (the compiler, or Ninja, was
+    stopped from outside): how it ended, and the sandbox limits that can do that."""
+    how = f"exit code {returncode}"
+    if returncode < 0:
+        try:
+            how = f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            how = f"killed by signal {-returncode}"
+    memory = f", {limits.memory >> 20} MiB of memory" if limits.memory else ""
+    return (f"error: the build stopped without a compiler message ({how}); a limit of the "
+            f"grading sandbox ({limits.cpu} s of CPU per process{memory}, files up to "
+            f"{limits.fsize >> 20} MiB) may have stopped the compiler. Re-grade; if it happens "
+            "again, tell the instructor (this is not a verdict on the code)")
 
 
 @dataclass
@@ -103,6 +124,8 @@ class GradingBox:
         if res.timed_out:
             output += (f"\nerror: timed out after {limits.wall:g} s (a compile-time loop, such "
                        "as an exponential template or constexpr evaluation?)\n")
+        elif building and not res.ok and not _DIAGNOSTIC.search(output):
+            output += "\n" + silent_failure(res.returncode, limits) + "\n"
         return subprocess.CompletedProcess(cmd, res.returncode if not res.timed_out else 124,
                                            output, "")
 

@@ -164,7 +164,10 @@ def cases(milestones: list[Milestone]) -> list[Case]:
         Case("all solutions: full marks", _solutions, _full, repeat=3),
         Case(f"milestone {broken.number} does not compile: only it and its dependents lose",
              _compile_error, _compile_error_expect,
-             mentions=[("summary.md", "does not compile")] + (
+             # the compiler's own error, naming the file, in both reports
+             mentions=[(report, f"does not compile: starter/{broken.slug}/"
+                                f"{broken.code_files()[0]}:") for report in
+                       ("summary.md", "results.json")] + (
                  [("results.json", f"depends on milestone {broken.number}")]
                  if dependents(broken.number, milestones) else [])),
     ]

@@ -16,8 +16,8 @@ This check finds such leaks mechanically:
                       calls it) is not secret and is ignored.
   places searched     every comment, every string literal (a `LAB_TODO` message is one) of
                       starter/**.hpp|cpp, the whole text of starter/**.md, and every hint of
-                      checkpoints/*/manifest.json except the last one, which is the near-code
-                      rung of the ladder and may show solution code.
+                      checkpoints/*/manifest.json ("hints", and each "stretch_hints" ladder)
+                      except the last one, the near-code rung that may show solution code.
 
 Prose is lexed like code, so `requests_.fetch_add(1, std::memory_order_relaxed)` in a comment
 matches the solution's statement whatever the spacing or `std::`; a run of overlapping matches
@@ -332,17 +332,19 @@ def starter_prose(root: Path) -> list[_Prose]:
 
 
 def hint_prose(root: Path) -> list[_Prose]:
-    """Every hint but the last of every manifest."""
+    """Every hint but the last of every ladder: "hints" and each file's "stretch_hints"."""
     prose: list[_Prose] = []
     for manifest in sorted((root / "checkpoints").glob("*/manifest.json")):
         rel = manifest.relative_to(root).as_posix()
         try:
-            hints = json.loads(_read(manifest)).get("hints", [])
+            data = json.loads(_read(manifest))
         except json.JSONDecodeError as e:
             raise SystemExit(f"{rel}: not valid JSON ({e}); fix it, then run the leak check again")
-        for n, hint in enumerate(hints[:-1], start=1):
-            prose.append(_Prose(f"{rel}: hint {n} of {len(hints)}", "hint", lex(str(hint)),
-                                with_line=False))
+        ladders = {"hint": data.get("hints", [])} | {f"{name} stretch hint": rungs for name, rungs
+                                                     in data.get("stretch_hints", {}).items()}
+        for what, hints in ladders.items():
+            prose += [_Prose(f"{rel}: {what} {n} of {len(hints)}", "hint", lex(str(hint)),
+                             with_line=False) for n, hint in enumerate(hints[:-1], start=1)]
     return prose
 
 

@@ -50,6 +50,10 @@ def manifest_problems(m: Milestone) -> list[str]:
                             "specially (, * ? [ ] \\ ;)")
     if len(m.hints) < 3:
         problems.append(f"{m.slug}: fewer than three hints")
+    for name in m.stretch_files:      # a stretch exercise climbs the full four-rung ladder
+        if len(m.stretch_hints.get(name, [])) != 4:
+            problems.append(f"{m.slug}: stretch exercise {name} has "
+                            f"{len(m.stretch_hints.get(name, []))} stretch hints, not 4")
     for t in m.tests:
         if t.needs_cpus < 1 or t.points < 0:
             problems.append(f"{m.slug}: test '{t.name}' has points < 0 or needs_cpus < 1")
