@@ -74,10 +74,10 @@ TEST_CASE("store buffering seq_cst never shows both flags down") {
                                      << " trials: use StoreOrder and LoadOrder (both seq_cst)");
 }
 
-TEST_CASE("store buffering with a seq_cst fence never shows both flags down") {
-  // Catches: a fence in the wrong place (before the store, after the load) or a weaker fence
-  // (acq_rel, which on x86-64 compiles to nothing): only a seq_cst fence BETWEEN the store and
-  // the load orders them.
+TEST_CASE("store buffering with the fenced variant never shows both flags down") {
+  // Catches: a fence in the wrong place, or one too weak to keep a store from passing a later
+  // load (the mutants acq-rel-fence and fence-before-store). Which fence, and where, is the
+  // student's decision: lesson 6, the store-buffering section.
   const auto out = run_checked<metrics::FencedStoreBuffering>(weak_seen);
   CHECK_MESSAGE(out.weak() == 0, "fenced bodies saw r1 == r2 == 0 in " << out.weak() << " trials");
 }
