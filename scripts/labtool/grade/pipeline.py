@@ -154,10 +154,17 @@ def _apply_rules(checked: list[Milestone], all_ms: list[Milestone],
     decided: dict[int, Decided] = {}
     for m in checked:
         tamper, forbidden, errors = gbox.rule_check(m, own, opts.tamper_rules)
-        if errors:
-            report.notes.append(f"milestone {m.number}: the rules could not read every "
-                                f"translation unit ({errors[0][:200]}); the build decides")
+        for _ in range(2):  # a sandbox that could not start (EAGAIN) is the machine's fault
+            if not any("bwrap:" in e for e in errors):
+                break
+            time.sleep(1.0)
+            tamper, forbidden, errors = gbox.rule_check(m, own, opts.tamper_rules)
         notes = [f"scored 0: {t}" for t in tamper or forbidden]
+        if errors and not notes:
+            # Fail closed: code the rules could not read earns nothing (a preprocessing error
+            # also fails the build, so honest work loses nothing it would have earned).
+            notes = [f"scored 0: the rules could not read every translation unit "
+                     f"({errors[0][:200]}); re-grade if this is not a compile error"]
         if notes:
             report.milestone_notes.setdefault(m.number, []).extend(notes)
             decided[m.number] = Decided(Status.RULE, "\n".join(notes[:6]), build=not tamper)
