@@ -163,8 +163,10 @@ def _apply_rules(checked: list[Milestone], all_ms: list[Milestone],
         if errors and not notes:
             # Fail closed: code the rules could not read earns nothing (a preprocessing error
             # also fails the build, so honest work loses nothing it would have earned).
+            lines = errors[0].splitlines()
+            why = next((ln for ln in lines if "error" in ln), lines[0] if lines else "")
             notes = [f"scored 0: the rules could not read every translation unit "
-                     f"({errors[0][:200]}); re-grade if this is not a compile error"]
+                     f"({why.strip()[:300]}); re-grade if this is not a compile error"]
         if notes:
             report.milestone_notes.setdefault(m.number, []).extend(notes)
             decided[m.number] = Decided(Status.RULE, "\n".join(notes[:6]), build=not tamper)
