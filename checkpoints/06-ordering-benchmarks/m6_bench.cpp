@@ -18,10 +18,13 @@
 //     slot_histogram_128, slot_histogram_64, slot_histogram_branchy (a bare copy of the sharded
 //     slot layout, to separate the bucket search and the slot alignment), padded_slots_128
 //   and, on one thread, the bucket searches by themselves: bucket_search/lower_bound,
-//   bucket_search/branch_free, bucket_search/linear.
+//   bucket_search/branch_free, bucket_search/linear; and where the values come from:
+//   value_source/xorshift, value_source/table (bench_common.hpp explains the table).
 // Every benchmark uses real (wall-clock) time. A benchmark whose code is still a starter TODO
 // is reported as an error ("TODO: ...") instead of stopping the program.
 #include <benchmark/benchmark.h>
+
+#include "bench_common.hpp"
 
 #include <atomic_counter.hpp>
 #include <ordered_counter.hpp>
@@ -53,33 +56,10 @@ namespace {
 
 constexpr std::size_t kMaxThreads = 256;
 
-// Runs `probe` once before the timed loop; if it throws (a starter TODO), the benchmark is
-// reported as an error with the exception's message. Every thread of a multi-threaded
-// benchmark must still enter the loop (Google Benchmark synchronizes the threads there), so
-// this returns whether to run the body, and the caller always runs `for (auto _ : state)`.
-template <class Probe>
-bool ready(benchmark::State& state, Probe&& probe) {
-  try {
-    probe();
-    return true;
-  } catch (const std::exception& e) {
-    state.SkipWithError(e.what());
-    return false;
-  }
-}
-
-// A small per-thread pseudo-random sequence (xorshift64), so value-dependent hot paths (the
-// histogram's bucket search, min/max) do not see one constant value.
-struct Xorshift {
-  std::uint64_t state;
-  explicit Xorshift(std::uint64_t seed) : state(seed * 0x9E3779B97F4A7C15ull + 1) {}
-  std::uint64_t next() noexcept {
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return state;
-  }
-};
+using bench::kHistogramBounds;
+using bench::ready;
+// Set-up values and the min/max benchmark's values (the histograms use bench::Values).
+using bench::Xorshift;
 
 const char* order_name(std::memory_order order) {
   switch (order) {
@@ -238,12 +218,6 @@ void padded_slots_128(benchmark::State& state) {
 
 // --- Histograms: the same 10 bounds and values for every kind ----------------------------
 
-constexpr std::array<std::uint64_t, 10> kHistogramBounds{1, 2, 5, 10, 20, 50, 100, 200, 500,
-                                                         1000};
-// Values 0..1023, uniformly: every bucket but the first few gets a share, so a branchy binary
-// search cannot guess its way through.
-inline std::uint64_t histogram_value(Xorshift& random) noexcept { return random.next() & 1023; }
-
 metrics::ShardedHistogram<10>& sharded_histogram_instance() {
   static metrics::ShardedHistogram<10> h(kHistogramBounds);
   return h;
@@ -255,19 +229,33 @@ void sharded_histogram(benchmark::State& state) {
     h = &sharded_histogram_instance();
     h->record(1);
   });
-  Xorshift random(static_cast<std::uint64_t>(state.thread_index()) + 1);
+  bench::Values values(state.thread_index());
   for (auto _ : state) {
-    if (ok) h->record(histogram_value(random));
+    if (ok) h->record(values.next());
   }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// Where the histogram benchmarks' values come from, by itself, one thread: xorshift64 in the
+// loop (each value depends on the one before) against the precomputed table (bench_common.hpp).
+void value_source_xorshift(benchmark::State& state) {
+  Xorshift random(1);
+  for (auto _ : state) benchmark::DoNotOptimize(random.next() & 1023);
+  state.SetItemsProcessed(state.iterations());
+}
+
+void value_source_table(benchmark::State& state) {
+  bench::Values values(0);
+  for (auto _ : state) benchmark::DoNotOptimize(values.next());
   state.SetItemsProcessed(state.iterations());
 }
 
 // The bucket search by itself, one thread: std::lower_bound (a branch per step, which
 // mispredicts on random values) against ShardedHistogram::find_bucket (a conditional move).
 void bucket_search_lower_bound(benchmark::State& state) {
-  Xorshift random(1);
+  bench::Values values(0);
   for (auto _ : state) {
-    const std::uint64_t v = histogram_value(random);
+    const std::uint64_t v = values.next();
     benchmark::DoNotOptimize(
         std::lower_bound(kHistogramBounds.begin(), kHistogramBounds.end(), v));
   }
@@ -276,11 +264,11 @@ void bucket_search_lower_bound(benchmark::State& state) {
 
 // Branch-free too, but linear: count the bounds below the value (ten compares).
 void bucket_search_linear(benchmark::State& state) {
-  Xorshift random(1);
+  bench::Values values(0);
   const std::uint64_t* bounds = kHistogramBounds.data();
   benchmark::DoNotOptimize(bounds);
   for (auto _ : state) {
-    const std::uint64_t v = histogram_value(random);
+    const std::uint64_t v = values.next();
     std::size_t bucket = 0;
     for (std::size_t i = 0; i < kHistogramBounds.size(); ++i) {
       bucket += static_cast<std::size_t>(bounds[i] < v);
@@ -296,9 +284,9 @@ void bucket_search_branch_free(benchmark::State& state) {
     h = &sharded_histogram_instance();
     (void)h->find_bucket(1);
   });
-  Xorshift random(1);
+  bench::Values values(0);
   for (auto _ : state) {
-    if (ok) benchmark::DoNotOptimize(h->find_bucket(histogram_value(random)));
+    if (ok) benchmark::DoNotOptimize(h->find_bucket(values.next()));
   }
   state.SetItemsProcessed(state.iterations());
 }
@@ -329,11 +317,11 @@ void slot_histogram(benchmark::State& state) {
   static Layout layout{};
   BareSlot* mine = &layout.slots[static_cast<std::size_t>(state.thread_index())];
   benchmark::DoNotOptimize(mine);
-  Xorshift random(static_cast<std::uint64_t>(state.thread_index()) + 1);
+  bench::Values values(state.thread_index());
   const std::uint64_t* bounds = kHistogramBounds.data();
   benchmark::DoNotOptimize(bounds);
   for (auto _ : state) {
-    const std::uint64_t v = histogram_value(random);
+    const std::uint64_t v = values.next();
     std::size_t bucket;
     if constexpr (BranchFree) {
       const std::uint64_t* base = bounds;
@@ -413,9 +401,9 @@ void atomic_histogram(benchmark::State& state) {
     h = &atomic_histogram_instance();
     h->record(1);
   });
-  Xorshift random(static_cast<std::uint64_t>(state.thread_index()) + 1);
+  bench::Values values(state.thread_index());
   for (auto _ : state) {
-    if (ok) h->record(histogram_value(random));
+    if (ok) h->record(values.next());
   }
   state.SetItemsProcessed(state.iterations());
 }
@@ -481,6 +469,9 @@ void register_all() {
   add_single(named<std::memory_order_seq_cst>("ordered_counter"),
              ordered_counter<std::memory_order_seq_cst>);
 
+  single("value_source");
+  add_single("value_source/xorshift", value_source_xorshift);
+  add_single("value_source/table", value_source_table);
   single("bucket_search");
   add_single("bucket_search/lower_bound", bucket_search_lower_bound);
   add_single("bucket_search/branch_free", bucket_search_branch_free);

@@ -19,13 +19,15 @@
 //     render/prometheus_cpp     Registry::Collect() + TextSerializer
 //     render/atomic_histogram   MetricsRegistry::snapshot_all().to_prometheus()
 //     render/sharded_histogram  the same with ShardedHistograms
-// The histograms get the same 10 bounds and the same values (0..1023, xorshift) everywhere.
+// The histograms get the same 10 bounds and the same values (bench_common.hpp) everywhere.
 #include <benchmark/benchmark.h>
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
+
+#include "bench_common.hpp"
 
 #include <atomic_histogram.hpp>
 #include <metrics_collector.hpp>
@@ -45,37 +47,17 @@
 
 namespace {
 
-constexpr std::array<std::uint64_t, 10> kBounds{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000};
+using bench::ready;
+using bench::Xorshift;
+constexpr const std::array<std::uint64_t, 10>& kBounds = bench::kHistogramBounds;
 constexpr int kCollectors = 250;
 constexpr int kHistograms = 100;
 
-struct Xorshift {
-  std::uint64_t state;
-  explicit Xorshift(std::uint64_t seed) : state(seed * 0x9E3779B97F4A7C15ull + 1) {}
-  std::uint64_t next() noexcept {
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return state;
-  }
-};
-
+// Set-up values (the timed loops use bench::Values).
 inline std::uint64_t value(Xorshift& random) noexcept { return random.next() & 1023; }
 
 prometheus::Histogram::BucketBoundaries prometheus_bounds() {
   return {kBounds.begin(), kBounds.end()};
-}
-
-// Runs `probe` once; a starter TODO is reported as the benchmark's error (see m6_bench.cpp).
-template <class Probe>
-bool ready(benchmark::State& state, Probe&& probe) {
-  try {
-    probe();
-    return true;
-  } catch (const std::exception& e) {
-    state.SkipWithError(e.what());
-    return false;
-  }
 }
 
 // --- Hot paths, 1..N threads ------------------------------------------------------------------
@@ -116,8 +98,8 @@ void prom_histogram(benchmark::State& state) {
                                                 .Help("h")
                                                 .Register(hot_registry())
                                                 .Add({}, prometheus_bounds());
-  Xorshift random(static_cast<std::uint64_t>(state.thread_index()) + 1);
-  for (auto _ : state) histogram.Observe(static_cast<double>(value(random)));
+  bench::Values values(state.thread_index());
+  for (auto _ : state) histogram.Observe(static_cast<double>(values.next()));
   state.SetItemsProcessed(state.iterations());
 }
 
@@ -136,9 +118,9 @@ void histogram_record(benchmark::State& state) {
     histogram = &histogram_instance<Histogram>();
     histogram->record(1);
   });
-  Xorshift random(static_cast<std::uint64_t>(state.thread_index()) + 1);
+  bench::Values values(state.thread_index());
   for (auto _ : state) {
-    if (ok) histogram->record(value(random));
+    if (ok) histogram->record(values.next());
   }
   state.SetItemsProcessed(state.iterations());
 }

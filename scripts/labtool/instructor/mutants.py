@@ -11,17 +11,22 @@ applied by the same code.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..build import Tree, compile_errors
 from ..console import LabError, info, paint
 from ..course import ROOT, Milestone, mirror, read_tree
 from ..ctest import run_ctest
-from ..results import Status
+from ..results import RERUNS_OF_INCONCLUSIVE, Status
 from .report import StepReport
 
 _NO_VERDICT = (Status.PASSED, Status.SKIPPED, Status.INCONCLUSIVE)
+_TESTS_RUNNING = threading.Lock()
 
 
 def apply_edits(source: str, edits: list[dict], what: str, where: str) -> str:
@@ -43,28 +48,47 @@ def mutated_source(m: Milestone, mutant: dict) -> str:
                        f"mutant {mutant['name']}", rel)
 
 
-def _kills(tree: Tree, m: Milestone, mutant: dict) -> tuple[list[str], list[str]]:
-    """(failing, missing): the killing tests that failed, and those that did not run."""
+def _kills(tree: Tree, m: Milestone, mutant: dict) -> tuple[list[str], list[str], str]:
+    """(failing, missing, seen): the killing tests that failed, those that did not run, and
+    every test's last status. An inconclusive test (it could not establish the overlap it
+    needs) runs again, as `check` runs it again. One worker runs tests at a time (the other
+    may be compiling): concurrency tests must pass beside a busy CPU anyway, but not beside
+    each other."""
     names = [m.ctest_name(k) for k in mutant["killed_by"]]
-    runs = run_ctest(tree, names)
+    runs: dict = {}
+    pending = names
+    for _ in range(1 + RERUNS_OF_INCONCLUSIVE):
+        with _TESTS_RUNNING:
+            runs.update(run_ctest(tree, pending))
+        pending = [n for n in pending if n in runs and runs[n].status == Status.INCONCLUSIVE]
+        if not pending:
+            break
     # A skipped or inconclusive run proves nothing: only a real failure kills.
     failing = [n for n in names if n in runs and runs[n].status not in _NO_VERDICT]
-    return failing, [n for n in names if n not in runs]
+    seen = ", ".join(f"'{n}' {runs[n].status}" for n in names if n in runs)
+    return failing, [n for n in names if n not in runs], seen
 
 
-def _one_mutant(tree: Tree, m: Milestone, mutant: dict, targets: list[str], track: Path,
-                reliability: int) -> str | None:
+@dataclass
+class _Worker:
+    """One build tree with its own copy of the solutions, where one mutant at a time lives."""
+    tree: Tree
+    track: Path
+    known: set[str]
+
+
+def _one_mutant(w: _Worker, m: Milestone, mutant: dict, reliability: int) -> str | None:
     """Runs one mutant; returns a problem, or None when the mutant was killed."""
-    path = track / m.slug / mutant["file"]
+    path = w.track / m.slug / mutant["file"]
     try:
         path.write_text(mutated_source(m, mutant))
-        built = tree.build(targets)
+        built = w.tree.build(w.tree.milestone_targets(m, w.known))
         if not built.ok:
             return (f"{m.slug} mutant {mutant['name']} does not compile (a mutant must be a "
                     f"plausible program):\n{compile_errors(built.output)}")
-        failing, missing = _kills(tree, m, mutant)
+        failing, missing, seen = _kills(w.tree, m, mutant)
         if failing and reliability:
-            kills = 1 + sum(bool(_kills(tree, m, mutant)[0]) for _ in range(reliability - 1))
+            kills = 1 + sum(bool(_kills(w.tree, m, mutant)[0]) for _ in range(reliability - 1))
             info(f"  {m.label} {mutant['name']}: killed in {kills}/{reliability} runs")
             if kills < reliability:
                 return f"{m.slug} mutant {mutant['name']} killed in only {kills}/{reliability} runs"
@@ -74,37 +98,80 @@ def _one_mutant(tree: Tree, m: Milestone, mutant: dict, targets: list[str], trac
         if missing:
             return f"{m.slug} mutant {mutant['name']}: tests did not run: {missing}"
         info(paint(f"  SURVIVED {m.label} {mutant['name']}", "red"))
-        return (f"{m.slug} mutant {mutant['name']} SURVIVED: every test meant to catch it "
-                f"passed ({', '.join(mutant['killed_by'])}). Mistake: {mutant['mistake']}")
+        return (f"{m.slug} mutant {mutant['name']} SURVIVED: no test meant to catch it failed "
+                f"({seen}). Mistake: {mutant['mistake']}")
     finally:
         # write (not copy2): the restored file must look newer than the mutant's objects
         path.write_bytes((ROOT / "solutions" / m.slug / mutant["file"]).read_bytes())
 
 
+def _worker(base: Path, i: int, cache: dict, selected: list[Milestone]) -> _Worker | str:
+    """Worker i's tree, configured and built (the problem as text if it could not be).
+    ccache sees every worker's paths relative to `base` (CCACHE_BASEDIR), so the second
+    worker's first build is made of the first one's cached objects."""
+    track = base / f"w{i}" / "track"
+    mirror(read_tree(ROOT / "solutions"), track)
+    env = {**os.environ, "CCACHE_BASEDIR": str(base), "CCACHE_NOHASHDIR": "true"}
+
+    def run(cmd: list[str]) -> subprocess.CompletedProcess:
+        return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, errors="replace",
+                              env=env)
+
+    tree = Tree("solutions", base / f"w{i}" / "build", track_dir=track, cache=dict(cache),
+                runner=run)
+    cfg = tree.configure()
+    if not cfg.ok:
+        return f"CMake configure failed:\n{cfg.output[-2000:]}"
+    known = tree.targets()
+    built = tree.build([t for m in selected for t in tree.milestone_targets(m, known)])
+    if not built.ok:
+        return f"the solutions do not build:\n{compile_errors(built.output)}"
+    return _Worker(tree, track, known)
+
+
+def mutant_workers() -> int:
+    """How many mutants are built at once: one per CPU, at most 2 (a mutant's rebuild is
+    usually one translation unit, which one compiler process makes on one CPU)."""
+    return max(1, min(2, len(os.sched_getaffinity(0))))
+
+
 def mutant_run(selected: list[Milestone], root: Path, only: str | None, report: StepReport,
                reliability: int = 0, cache: dict | None = None) -> None:
     start = time.monotonic()
-    track = root / "selftest-mutants-track"
-    mirror(read_tree(ROOT / "solutions"), track)
-    tree = Tree("solutions", root / "selftest-mutants", track_dir=track, cache=dict(cache or {}))
-    cfg = tree.configure()
-    if not cfg.ok:
-        report.add("mutants", False, "CMake configure failed", [cfg.output[-2000:]])
-        return
-    known = tree.targets()
-    problems, total = [], 0
-    for m in selected:
-        targets = tree.milestone_targets(m, known)
-        for mutant in m.mutants():
-            if only and mutant["name"] != only:
-                continue
-            total += 1
+    jobs = [(m, mutant) for m in selected for mutant in m.mutants()
+            if not only or mutant["name"] == only]
+    base = root / "selftest-mutants"
+    workers: list[_Worker] = []
+    for i in range(min(mutant_workers(), len(jobs)) or 1):
+        w = _worker(base, i, cache or {}, selected)
+        if isinstance(w, str):
+            report.add("mutants", False, f"worker tree {i} failed", [w])
+            return
+        workers.append(w)
+    pending = iter(jobs)
+    pick = threading.Lock()
+    problems: list[str] = []
+
+    def work(w: _Worker) -> None:
+        while True:
+            with pick:
+                job = next(pending, None)
+            if job is None:
+                return
+            m, mutant = job
             try:
-                problem = _one_mutant(tree, m, mutant, targets, track, reliability)
+                problem = _one_mutant(w, m, mutant, reliability)
             except LabError as exc:
                 problem = str(exc)
             if problem:
                 problems.append(problem)
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    total = len(jobs)
     report.add("mutants", not problems and total > 0,
-               f"{total - len(problems)}/{total} killed, {time.monotonic() - start:.0f} s",
-               problems)
+               f"{total - len(problems)}/{total} killed, {len(workers)} at a time, "
+               f"{time.monotonic() - start:.0f} s", problems)
