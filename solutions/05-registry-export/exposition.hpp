@@ -255,6 +255,7 @@ inline Family counter_family(const std::string& family, std::string_view help,
   // error, "counter metrics should have _total suffix"). In 0.0.4 HELP and TYPE name the
   // sample itself; OpenMetrics types the family, whose name has no _total.
   Family f{family, {}};
+  f.text.reserve(3 * family.size() + help.size() + 48);  // one allocation for the whole family
   const std::string sample = family + "_total";
   append_metadata(f.text, format == ExpositionFormat::openmetrics ? family : sample, "counter",
                   help, format);
@@ -268,14 +269,21 @@ inline Family counter_family(const std::string& family, std::string_view help,
 inline void add_collector(std::vector<Family>& out, const std::string& name,
                           const MetricsSnapshot& s, const std::string& label,
                           ExpositionFormat format) {
-  out.push_back(counter_family(name + "_requests", label + ": requests recorded.", s.requests,
+  std::string help;  // one buffer for the four help texts
+  const auto help_of = [&](std::string_view what) -> std::string_view {
+    help.assign(label);
+    help += what;
+    return help;
+  };
+  out.push_back(counter_family(name + "_requests", help_of(": requests recorded."), s.requests,
                                format));
-  out.push_back(counter_family(name + "_errors", label + ": errors recorded.", s.errors, format));
-  out.push_back(counter_family(name + "_bytes_sent", label + ": bytes sent.", s.bytes_sent,
+  out.push_back(counter_family(name + "_errors", help_of(": errors recorded."), s.errors, format));
+  out.push_back(counter_family(name + "_bytes_sent", help_of(": bytes sent."), s.bytes_sent,
                                format));
   // Solution: a gauge has no suffix, and its value is signed: -1 is a bug report, not 2^64 - 1.
   Family gauge{name + "_active_connections", {}};
-  append_metadata(gauge.text, gauge.name, "gauge", label + ": connections open now.", format);
+  gauge.text.reserve(2 * gauge.name.size() + label.size() + 64);
+  append_metadata(gauge.text, gauge.name, "gauge", help_of(": connections open now."), format);
   gauge.text += gauge.name;
   gauge.text += ' ';
   append_integer(gauge.text, s.active_connections);
@@ -290,6 +298,7 @@ inline void add_histogram(std::vector<Family>& out, const std::string& name,
     throw std::invalid_argument("histogram " + name + ": counts must be upper_bounds + 1 long");
   }
   Family f{name, {}};
+  f.text.reserve((name.size() + 32) * (h.upper_bounds.size() + 5) + info.help.size());
   append_metadata(f.text, name, "histogram",
                   info.help.empty() ? name + ": distribution of recorded values." : info.help,
                   format);
@@ -301,7 +310,8 @@ inline void add_histogram(std::vector<Family>& out, const std::string& name,
   std::uint64_t cumulative = 0;
   for (std::size_t i = 0; i < h.upper_bounds.size(); ++i) {
     cumulative += h.counts[i];
-    f.text += name + "_bucket{le=\"";
+    f.text += name;
+    f.text += "_bucket{le=\"";
     const double per_base = units_per_base(info.unit);
     const double bound = static_cast<double>(h.upper_bounds[i]);
     f.text += format_float(per_base == 0 ? bound : bound / per_base);
@@ -312,11 +322,16 @@ inline void add_histogram(std::vector<Family>& out, const std::string& name,
   // Solution: the overflow bucket only appears inside le="+Inf", which is therefore the count
   // of every observation: computed from the same counts, it equals _count by construction.
   cumulative += h.counts.back();
-  f.text += name + "_bucket{le=\"+Inf\"} ";
+  f.text += name;
+  f.text += "_bucket{le=\"+Inf\"} ";
   append_integer(f.text, cumulative);
-  f.text += '\n' + name + "_sum ";
+  f.text += '\n';
+  f.text += name;
+  f.text += "_sum ";
   append_value(f.text, h.sum, info.unit);
-  f.text += '\n' + name + "_count ";
+  f.text += '\n';
+  f.text += name;
+  f.text += "_count ";
   append_integer(f.text, cumulative);
   f.text += '\n';
   out.push_back(std::move(f));
@@ -369,14 +384,20 @@ inline std::string FullSnapshot::render(ExpositionFormat format) const {
     detail::add_min_max(families, name, m, info_of(name), format);
   }
   // Families sorted by name: the same snapshot always renders to the same bytes, whatever the
-  // order of registration, and diffs of two scrapes line up.
-  std::sort(families.begin(), families.end(),
-            [](const detail::Family& a, const detail::Family& b) { return a.name < b.name; });
+  // order of registration, and diffs of two scrapes line up. (Pointers are sorted, so that the
+  // sort moves 8 bytes instead of two strings.)
+  std::vector<const detail::Family*> sorted;
+  sorted.reserve(families.size());
   std::size_t size = 6;
-  for (const detail::Family& f : families) size += f.text.size();
+  for (const detail::Family& f : families) {
+    sorted.push_back(&f);
+    size += f.text.size();
+  }
+  std::sort(sorted.begin(), sorted.end(),
+            [](const detail::Family* a, const detail::Family* b) { return a->name < b->name; });
   std::string out;
   out.reserve(size);
-  for (const detail::Family& f : families) out += f.text;
+  for (const detail::Family* f : sorted) out += f->text;
   if (format == ExpositionFormat::openmetrics) out += "# EOF\n";
   return out;
 }
