@@ -171,8 +171,9 @@ def _course_untouched(folder: Path) -> list[str]:
 
 
 def _nothing_unpacked(folder: Path) -> list[str]:
-    left = folder.parent.parent / "work" / "scratch" / "unpacked"
-    return [f"{left} holds what the zip bomb unpacked"] if left.exists() else []
+    # Every worker's work folder (grading_cases.run_suite): the case ran in one of them.
+    return [f"{left} holds what the zip bomb unpacked"
+            for left in sorted(folder.parent.parent.glob("work*/scratch/unpacked"))]
 
 
 def _one_heading(folder: Path) -> list[str]:

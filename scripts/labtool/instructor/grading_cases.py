@@ -9,9 +9,10 @@ scripts/fixtures/grading.json, in the mutants.json format and applied by the sam
 grade.grade_submission and checks the exact score of every graded milestone, which checkpoints
 fail and why, and that results.json, junit.xml and summary.md were all written and agree.
 The cases are generic over the milestones that exist (their manifests); the crafted ones
-target milestone 1, whose API is fixed. One build tree (BUILD_ROOT/grade-selftest/work) serves
-every case: the overlay rewrites only the files that differ, so each case recompiles only the
-milestones it changes (and ccache remembers the rest).
+target milestone 1, whose API is fixed. Two cases run at a time, each worker with its own
+build tree (BUILD_ROOT/grade-selftest/work0, work1) that serves every case it takes: the overlay
+rewrites only the files that differ, so each case recompiles only the milestones it changes
+(and ccache remembers the rest).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ..grade.args import Options
 from ..grade.pipeline import grade_submission
 from . import adversarial
 from .mutants import mutated_source
+from .pool import in_parallel, worker_count
 
 FIXTURES = ROOT / "scripts" / "fixtures" / "grading.json"
 M1 = "01-seq-cst-counter"
@@ -324,22 +326,24 @@ def run_case(case: Case, milestones: list[Milestone], base: Path, work: Path) ->
 
 def run_suite(build_root: Path, only: str | None = None) -> list[tuple[str, bool, str]]:
     """Grades every adversarial submission (or those whose name contains `only`); returns
-    (case, ok, detail) for each."""
+    (case, ok, detail) for each. Two cases at a time on two CPUs, each worker with its own
+    work folder (the grader's build tree), so that one case's compiler or time limit keeps
+    the other CPU busy."""
     milestones = load_milestones()
     base = Path(build_root).resolve() / "grade-selftest"
-    work = base / "work"
-    results = []
-    for case in cases(milestones):
-        if only and only.lower() not in case.name.lower():
-            continue
-        info(f"grade selftest: {case.name}")
+    selected = [c for c in cases(milestones) if not only or only.lower() in c.name.lower()]
+    works = [base / f"work{i}" for i in range(min(worker_count(), len(selected)) or 1)]
+
+    def one(work: Path, case: Case) -> tuple[str, bool, str]:
+        info(f"grade selftest: {case.name} ...")
         try:
             ok, detail = run_case(case, milestones, base, work)
         except Exception as exc:  # noqa: BLE001 - report the case, go on with the next
             ok, detail = False, f"{type(exc).__name__}: {exc}"
-        info(f"{ok_or_fail(ok)} {detail}")
-        results.append((case.name, ok, detail))
-    return results
+        info(f"{ok_or_fail(ok)} {case.name}: {detail}")
+        return case.name, ok, detail
+
+    return in_parallel(works, selected, one)
 
 
 def add_grade_selftest_arguments(p) -> None:

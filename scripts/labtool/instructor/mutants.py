@@ -23,6 +23,7 @@ from ..console import LabError, info, paint
 from ..course import ROOT, Milestone, mirror, read_tree
 from ..ctest import run_ctest
 from ..results import RERUNS_OF_INCONCLUSIVE, Status
+from .pool import in_parallel, worker_count
 from .report import StepReport
 
 _NO_VERDICT = (Status.PASSED, Status.SKIPPED, Status.INCONCLUSIVE)
@@ -129,12 +130,6 @@ def _worker(base: Path, i: int, cache: dict, selected: list[Milestone]) -> _Work
     return _Worker(tree, track, known)
 
 
-def mutant_workers() -> int:
-    """How many mutants are built at once: one per CPU, at most 2 (a mutant's rebuild is
-    usually one translation unit, which one compiler process makes on one CPU)."""
-    return max(1, min(2, len(os.sched_getaffinity(0))))
-
-
 def mutant_run(selected: list[Milestone], root: Path, only: str | None, report: StepReport,
                reliability: int = 0, cache: dict | None = None) -> None:
     start = time.monotonic()
@@ -142,35 +137,21 @@ def mutant_run(selected: list[Milestone], root: Path, only: str | None, report: 
             if not only or mutant["name"] == only]
     base = root / "selftest-mutants"
     workers: list[_Worker] = []
-    for i in range(min(mutant_workers(), len(jobs)) or 1):
+    # A mutant's rebuild is usually one translation unit: one compiler, one CPU.
+    for i in range(min(worker_count(), len(jobs)) or 1):
         w = _worker(base, i, cache or {}, selected)
         if isinstance(w, str):
             report.add("mutants", False, f"worker tree {i} failed", [w])
             return
         workers.append(w)
-    pending = iter(jobs)
-    pick = threading.Lock()
-    problems: list[str] = []
 
-    def work(w: _Worker) -> None:
-        while True:
-            with pick:
-                job = next(pending, None)
-            if job is None:
-                return
-            m, mutant = job
-            try:
-                problem = _one_mutant(w, m, mutant, reliability)
-            except LabError as exc:
-                problem = str(exc)
-            if problem:
-                problems.append(problem)
+    def one(w: _Worker, job: tuple[Milestone, dict]) -> str | None:
+        try:
+            return _one_mutant(w, job[0], job[1], reliability)
+        except LabError as exc:
+            return str(exc)
 
-    threads = [threading.Thread(target=work, args=(w,)) for w in workers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    problems = [p for p in in_parallel(workers, jobs, one) if p]
     total = len(jobs)
     report.add("mutants", not problems and total > 0,
                f"{total - len(problems)}/{total} killed, {len(workers)} at a time, "
