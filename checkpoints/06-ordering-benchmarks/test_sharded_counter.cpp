@@ -92,11 +92,15 @@ TEST_CASE("ShardedCounter is exact after the writers join") {
 
 TEST_CASE("ShardedCounter get never goes backwards while writers run") {
   // Catches: slots that are not atomic (a data race that TSan reports: the reader reads what
-  // the writers write), and a get() that consumes or resets slots.
+  // the writers write), and a get() that consumes or resets slots. The reader must see the
+  // writers at work (sightings), not merely take steps: on a busy machine a writer can make
+  // all its increments while the reader waits for a CPU, and a consuming get() then never
+  // consumes anything.
   ShardedCounter counter;
   std::uint64_t backwards = 0, last_seen = 0;  // reader thread only
   const auto report = lab::hammer(
-      lab::stress_threads() - 1, {.min_ops = 100'000, .min_reader_steps = 100},
+      lab::stress_threads() - 1,
+      {.min_ops = 100'000, .min_reader_steps = 100, .min_sightings = 100},
       [&](std::size_t, std::uint64_t) { counter.increment(); },
       [&] {
         const std::uint64_t now = counter.get();
