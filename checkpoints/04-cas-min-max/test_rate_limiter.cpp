@@ -245,10 +245,14 @@ TEST_CASE("RateLimiter rollover under contention loses no admission of the new w
   constexpr std::size_t kWindows = 500;
   constexpr std::uint64_t kPerThread = 2;
   // A lost admission needs a thread to lose the race to start a window at the worst moment:
-  // rarer than the other races, so this experiment wants many raced rollovers.
+  // rarer than the other races, so this experiment wants many raced rollovers. On a machine
+  // busy with other work the two threads rarely run at the same time (under ASan with four
+  // CPU hogs a run took 13 s on average, and 3 in 49 runs had fewer than 200 raced rollovers
+  // after 15 s), so it may look for them longer than the other tests before it gives up.
   constexpr lab::RaceGoal kRolloverRace{.enough = 10'000,
                                         .budget = std::chrono::milliseconds(3000),
-                                        .needed = 200};
+                                        .needed = 200,
+                                        .give_up = std::chrono::milliseconds(25'000)};
   std::uint64_t refused_total = 0;
   const lab::RaceTally tally = lab::race_until(kRolloverRace, [&](lab::RaceTally& r) {
     const std::size_t threads = 2;

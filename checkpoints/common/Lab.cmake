@@ -14,6 +14,11 @@
 #   mN_checkpoints   one doctest executable, warnings + sanitizers on;
 #   mN_plain         with PLAIN_TESTS: a second one without sanitizers (timing-sensitive
 #                    experiments that TSan would distort);
+#   with LAB_EXECUTABLE_PER_SOURCE=ON, one executable per source instead, mN_<source name>
+#   (mN_checkpoints and mN_plain are then targets that build them all): a changed header then
+#   costs only the sources of the tests one wants to run (the self-test's mutant trees);
+#   LAB_CHECKPOINT_EXECUTABLES (set for the caller) names the sanitized executables, for
+#   extra libraries a milestone links;
 #   one CTest test per manifest test, named "mN/<test case>", that runs the executable holding
 #   that TEST_CASE with an exact --test-case filter; labels mN (and `stretch` for a stretch
 #   test), the manifest's timeout (per test, else per milestone, else 30 s), and exit code 77
@@ -136,20 +141,57 @@ function(lab_milestone)
     endforeach()
   endif()
 
-  set(exe ${label}_checkpoints)
-  add_executable(${exe} ${ARG_TESTS})
-  target_link_libraries(${exe} PRIVATE lab_doctest_main ${lib} doctest::doctest lab_warnings lab_sanitizers)
-  set(plain_names "")
-  if(ARG_PLAIN_TESTS)
-    if(ARG_TRACK_SOURCES)
-      message(FATAL_ERROR "lab_milestone() in ${slug}: PLAIN_TESTS with TRACK_SOURCES is not supported")
-    endif()
-    # The track library carries no sanitizer flags of its own (they are on the executables),
-    # so the same headers compile here without instrumentation.
-    add_executable(${label}_plain ${ARG_PLAIN_TESTS})
-    target_link_libraries(${label}_plain PRIVATE lab_doctest_main_plain ${lib} doctest::doctest lab_warnings)
-    lab_test_case_names(plain_names ${ARG_PLAIN_TESTS})
+  if(ARG_PLAIN_TESTS AND ARG_TRACK_SOURCES)
+    message(FATAL_ERROR "lab_milestone() in ${slug}: PLAIN_TESTS with TRACK_SOURCES is not supported")
   endif()
+  # Which executable runs which TEST_CASE: two parallel lists (test names have no ';').
+  set(case_names "")
+  set(case_runners "")
+  set(sanitized "")
+  foreach(kind IN ITEMS checkpoints plain)
+    if(kind STREQUAL "checkpoints")
+      set(sources ${ARG_TESTS})
+      set(main lab_doctest_main)
+      set(extra lab_sanitizers)
+    else()
+      # The track library carries no sanitizer flags of its own (they are on the executables),
+      # so the same headers compile here without instrumentation.
+      set(sources ${ARG_PLAIN_TESTS})
+      set(main lab_doctest_main_plain)
+      set(extra "")
+    endif()
+    if(NOT sources)
+      continue()
+    endif()
+    if(LAB_EXECUTABLE_PER_SOURCE)
+      set(exes "")
+      foreach(src IN LISTS sources)
+        get_filename_component(stem "${src}" NAME_WE)
+        list(APPEND exes ${label}_${stem})
+        set(sources_of_${label}_${stem} ${src})
+      endforeach()
+    else()
+      set(exes ${label}_${kind})
+      set(sources_of_${label}_${kind} ${sources})
+    endif()
+    foreach(exe IN LISTS exes)
+      add_executable(${exe} ${sources_of_${exe}})
+      target_link_libraries(${exe} PRIVATE ${main} ${lib} doctest::doctest lab_warnings ${extra})
+      if(kind STREQUAL "checkpoints")
+        list(APPEND sanitized ${exe})
+      endif()
+      lab_test_case_names(names ${sources_of_${exe}})
+      foreach(name IN LISTS names)
+        list(APPEND case_names "${name}")
+        list(APPEND case_runners ${exe})
+      endforeach()
+    endforeach()
+    if(LAB_EXECUTABLE_PER_SOURCE)
+      add_custom_target(${label}_${kind})
+      add_dependencies(${label}_${kind} ${exes})
+    endif()
+  endforeach()
+  set(LAB_CHECKPOINT_EXECUTABLES ${sanitized} PARENT_SCOPE)
 
   math(EXPR last "${n_tests} - 1")
   foreach(i RANGE ${last})
@@ -168,9 +210,13 @@ function(lab_milestone)
     if(stretch)
       list(APPEND labels stretch)
     endif()
-    set(runner ${exe})
-    if(name IN_LIST plain_names)
-      set(runner ${label}_plain)
+    # A name no source defines still gets a test, run by the sanitized executable (the first
+    # one): main.cpp fails it ("no test case matches"), so it cannot vanish from the list.
+    list(FIND case_names "${name}" at)
+    if(at EQUAL -1)
+      list(GET sanitized 0 runner)
+    else()
+      list(GET case_runners ${at} runner)
     endif()
     add_test(NAME "${label}/${name}" COMMAND ${runner} "--test-case=${name}")
     set_tests_properties("${label}/${name}" PROPERTIES

@@ -7,6 +7,7 @@ then not even built), and a stale executable from an earlier build is never run.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from dataclasses import dataclass, field
@@ -34,12 +35,19 @@ class Tree:
     source_dir: Path = ROOT
     # Runs CMake/Ninja instead of a plain subprocess (grade: in the sandbox, with limits).
     runner: Callable[[list[str]], subprocess.CompletedProcess] | None = None
+    # ccache sees paths relative to source_dir (CCACHE_BASEDIR): two trees laid out alike
+    # (build/NAME inside a copy of the sources) share compiled objects. The self-test's trees.
+    share_ccache: bool = False
 
     def _run(self, cmd: list[str]) -> subprocess.CompletedProcess:
         if self.runner is not None:
             return self.runner(cmd)
+        env = None
+        if self.share_ccache:
+            env = {**os.environ, "CCACHE_BASEDIR": str(self.source_dir),
+                   "CCACHE_NOHASHDIR": "true"}
         return subprocess.run(cmd, cwd=self.source_dir, capture_output=True, text=True,
-                              errors="replace")
+                              errors="replace", env=env)
 
     def configure(self, fresh: bool = False) -> BuildResult:
         """Runs `cmake --preset`; an already configured tree for the same settings only

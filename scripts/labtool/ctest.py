@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .build import Tree
 from .feedback import ctest_timeouts
-from .results import RERUNS_OF_INCONCLUSIVE, Status, TestResult, not_run_status
+from .results import Status, TestResult, not_run_status, until_conclusive
 
 
 @dataclass
@@ -73,18 +73,21 @@ class CTestRunner:
     """Runner strategy: CTest runs the tests; results come from its JUnit report."""
 
     def run(self, tree: Tree, results: list[TestResult]) -> None:
-        pending = list(results)
-        for _ in range(1 + RERUNS_OF_INCONCLUSIVE):
-            runs = run_ctest(tree, [r.name for r in pending])
-            for r in pending:
-                run = runs.get(r.name)
-                r.runs += 1
-                if run is None:
-                    r.status, r.output = Status.NOT_RUN, (
-                        "this checkpoint did not run: was the test renamed or removed?")
-                else:
-                    r.status, r.output = run.status, run.output
-                    r.seconds += run.seconds
-            pending = [r for r in pending if r.status is Status.INCONCLUSIVE]
-            if not pending:
-                return
+        seconds: dict[str, float] = {}
+
+        def batch(names: list[str]) -> dict[str, CTestRun]:
+            runs = run_ctest(tree, names)
+            for n, run in runs.items():
+                seconds[n] = seconds.get(n, 0.0) + run.seconds
+            return runs
+
+        runs, tries = until_conclusive(batch, [r.name for r in results], lambda run: run.status)
+        for r in results:
+            run = runs.get(r.name)
+            r.runs += tries[r.name]
+            if run is None:
+                r.status, r.output = Status.NOT_RUN, (
+                    "this checkpoint did not run: was the test renamed or removed?")
+            else:
+                r.status, r.output = run.status, run.output
+                r.seconds += seconds[r.name]

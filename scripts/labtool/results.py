@@ -12,8 +12,10 @@ Scoring rules (docs/grading.md states them for students):
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
 
 from .course import Milestone, Test
 
@@ -58,6 +60,30 @@ def not_run_status(output: str) -> Status:
     if any(line.startswith(INCONCLUSIVE_PREFIX) for line in output.splitlines()):
         return Status.INCONCLUSIVE
     return Status.SKIPPED
+
+
+R = TypeVar("R")
+
+
+def until_conclusive(run: Callable[[list[str]], Mapping[str, R]], names: list[str],
+                     status: Callable[[R], Status]) -> tuple[dict[str, R], dict[str, int]]:
+    """Runs the named tests with `run` (a batch of names -> their runs); a test whose run is
+    inconclusive (it could not establish the overlap it needs) runs again, at most
+    RERUNS_OF_INCONCLUSIVE times. The one retry rule of `check`, `selftest`'s mutants and
+    `stress`. Returns each test's last run (a test `run` did not report is absent) and how
+    many times each test was run."""
+    last: dict[str, R] = {}
+    tries = {n: 0 for n in names}
+    pending = list(names)
+    for _ in range(1 + RERUNS_OF_INCONCLUSIVE):
+        runs = run(pending)
+        for n in pending:
+            tries[n] += 1
+        last.update({n: runs[n] for n in pending if n in runs})
+        pending = [n for n in pending if n in runs and status(runs[n]) is Status.INCONCLUSIVE]
+        if not pending:
+            break
+    return last, tries
 
 
 @dataclass

@@ -1,14 +1,18 @@
-"""The self-test's worker pool and the stress command's counting of one run."""
+"""The self-test's worker pool, the retry rule of inconclusive runs, and the stress command's
+counting of one run and its argument errors."""
 
+import argparse
 import sys
 import tempfile
 import threading
 import unittest
 from pathlib import Path
 
+from labtool.console import LabError
 from labtool.course import CTestEntry
 from labtool.instructor.pool import in_parallel
-from labtool.instructor.stress import Tally, _run_counted
+from labtool.instructor.stress import Tally, _run_counted, add_stress_arguments, run_stress
+from labtool.results import Status, until_conclusive
 
 
 class InParallel(unittest.TestCase):
@@ -80,3 +84,85 @@ class StressCounting(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class UntilConclusive(unittest.TestCase):
+    """The one retry rule: only an inconclusive run is run again, at most twice."""
+
+    def test_reruns_only_the_inconclusive_and_counts_tries(self):
+        script = {"a": [Status.INCONCLUSIVE, Status.PASSED], "b": [Status.FAILED],
+                  "c": [Status.INCONCLUSIVE] * 5}
+        batches = []
+
+        def run(names):
+            batches.append(list(names))
+            return {n: script[n].pop(0) for n in names}
+
+        last, tries = until_conclusive(run, ["a", "b", "c"], lambda s: s)
+        self.assertEqual(batches, [["a", "b", "c"], ["a", "c"], ["c"]])
+        self.assertEqual(last, {"a": Status.PASSED, "b": Status.FAILED,
+                                "c": Status.INCONCLUSIVE})
+        self.assertEqual(tries, {"a": 2, "b": 1, "c": 3})
+
+    def test_a_test_the_batch_did_not_report_is_absent_and_not_rerun(self):
+        last, tries = until_conclusive(lambda names: {}, ["gone"], lambda s: s)
+        self.assertEqual((last, tries), ({}, {"gone": 1}))
+
+
+class StressArguments(unittest.TestCase):
+    """Bad input to `scripts/lab stress` is refused with a message, before anything builds."""
+
+    def _stress(self, *argv):
+        parser = argparse.ArgumentParser()
+        add_stress_arguments(parser)
+        return run_stress(parser.parse_args(list(argv)))
+
+    def test_runs_below_one_is_refused(self):
+        with self.assertRaisesRegex(LabError, "--runs must be at least 1"):
+            self._stress("--runs", "0")
+
+    def test_negative_hogs_is_refused(self):
+        with self.assertRaisesRegex(LabError, "--hogs at least 0"):
+            self._stress("--hogs", "-1")
+
+    def test_a_pattern_that_matches_no_test_says_where_to_look(self):
+        with self.assertRaisesRegex(LabError, "no concurrency checkpoint matches"):
+            self._stress("--test", "no such test, surely")
+
+    def test_an_unknown_milestone_is_refused(self):
+        with self.assertRaises(LabError):
+            self._stress("--only", "99")
+
+    def test_a_bad_regex_is_refused_with_a_message(self):
+        with self.assertRaisesRegex(LabError, "--test"):
+            self._stress("--test", "(unclosed")
+
+
+class MutantTargets(unittest.TestCase):
+    """A mutant rebuilds only the executables of its killing tests."""
+
+    def setUp(self):
+        from labtool.course import load_milestones
+        self.m5 = next(m for m in load_milestones() if m.number == 5)
+
+    def _worker(self, runner_of):
+        from labtool.instructor.mutants import _Worker
+
+        class FakeTree:
+            def milestone_targets(self, m, known):
+                return [f"{m.label}_checkpoints"]
+
+        known = {"m5_checkpoints", "m5_test_registry", "m5_test_exporter"}
+        return _Worker(FakeTree(), Path("."), known, runner_of)
+
+    def test_the_killing_tests_executables_only(self):
+        a, b = (t.name for t in self.m5.tests[:2])
+        w = self._worker({f"m5/{a}": "m5_test_registry", f"m5/{b}": "m5_test_registry"})
+        self.assertEqual(w.targets_for(self.m5, {"killed_by": [a, b]}), ["m5_test_registry"])
+
+    def test_an_unknown_runner_falls_back_to_the_whole_milestone(self):
+        a = self.m5.tests[0].name
+        self.assertEqual(self._worker({}).targets_for(self.m5, {"killed_by": [a]}),
+                         ["m5_checkpoints"])
+        w = self._worker({f"m5/{a}": "m5_not_built"})
+        self.assertEqual(w.targets_for(self.m5, {"killed_by": [a]}), ["m5_checkpoints"])

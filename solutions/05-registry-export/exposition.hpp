@@ -308,11 +308,11 @@ inline void add_histogram(std::vector<Family>& out, const std::string& name,
   // Solution: Prometheus buckets are CUMULATIVE: le="x" counts every observation <= x, so each
   // bucket adds the running total of the ones below it. The snapshot's counts are per bucket.
   std::uint64_t cumulative = 0;
+  const double per_base = units_per_base(info.unit);
   for (std::size_t i = 0; i < h.upper_bounds.size(); ++i) {
     cumulative += h.counts[i];
     f.text += name;
     f.text += "_bucket{le=\"";
-    const double per_base = units_per_base(info.unit);
     const double bound = static_cast<double>(h.upper_bounds[i]);
     f.text += format_float(per_base == 0 ? bound : bound / per_base);
     f.text += "\"} ";

@@ -208,7 +208,9 @@ def run_block(block: Block, cwd: Path, smoke: bool) -> tuple[str, str]:
             if old not in script:
                 return "FAIL", f"smoke replacement {old!r} not found in the block"
             script = script.replace(old, new)
-    env = dict(os.environ, NO_COLOR="1", CCACHE_BASEDIR=str(cwd))
+    # ccache: paths relative to the release (and no build-directory hash), so the release's
+    # trees share objects with the clone that `check` built in (verify_export.py).
+    env = dict(os.environ, NO_COLOR="1", CCACHE_BASEDIR=str(cwd), CCACHE_NOHASHDIR="true")
     start = time.monotonic()
     with tempfile.TemporaryFile() as out:
         proc = subprocess.Popen(["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c",

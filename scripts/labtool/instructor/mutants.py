@@ -11,8 +11,6 @@ applied by the same code.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import threading
 import time
 from dataclasses import dataclass
@@ -20,9 +18,9 @@ from pathlib import Path
 
 from ..build import Tree, compile_errors
 from ..console import LabError, info, paint
-from ..course import ROOT, Milestone, mirror, read_tree
+from ..course import ROOT, Milestone, ctest_listing, mirror, read_tree
 from ..ctest import run_ctest
-from ..results import RERUNS_OF_INCONCLUSIVE, Status
+from ..results import Status, until_conclusive
 from .pool import in_parallel, worker_count
 from .report import StepReport
 
@@ -56,14 +54,12 @@ def _kills(tree: Tree, m: Milestone, mutant: dict) -> tuple[list[str], list[str]
     may be compiling): concurrency tests must pass beside a busy CPU anyway, but not beside
     each other."""
     names = [m.ctest_name(k) for k in mutant["killed_by"]]
-    runs: dict = {}
-    pending = names
-    for _ in range(1 + RERUNS_OF_INCONCLUSIVE):
+
+    def locked(pending: list[str]) -> dict:
         with _TESTS_RUNNING:
-            runs.update(run_ctest(tree, pending))
-        pending = [n for n in pending if n in runs and runs[n].status == Status.INCONCLUSIVE]
-        if not pending:
-            break
+            return run_ctest(tree, pending)
+
+    runs, _ = until_conclusive(locked, names, lambda run: run.status)
     # A skipped or inconclusive run proves nothing: only a real failure kills.
     failing = [n for n in names if n in runs and runs[n].status not in _NO_VERDICT]
     seen = ", ".join(f"'{n}' {runs[n].status}" for n in names if n in runs)
@@ -72,18 +68,31 @@ def _kills(tree: Tree, m: Milestone, mutant: dict) -> tuple[list[str], list[str]
 
 @dataclass
 class _Worker:
-    """One build tree with its own copy of the solutions, where one mutant at a time lives."""
+    """One build tree with its own copy of the solutions, where one mutant at a time lives.
+    The tree has one executable per test source (LAB_EXECUTABLE_PER_SOURCE), so a mutant
+    rebuilds only the sources of the tests that must kill it, not every source of the
+    milestone that includes the mutated header."""
     tree: Tree
-    track: Path
+    source: Path                 # the worker's copy of the repository's build sources
     known: set[str]
+    runner_of: dict[str, str]    # CTest test name -> the executable target that runs it
+
+    def targets_for(self, m: Milestone, mutant: dict) -> list[str]:
+        """The executables of the mutant's killing tests; the milestone's when one of them
+        is not known (the test then fails to run, and says so)."""
+        runners = {self.runner_of.get(m.ctest_name(k)) for k in mutant["killed_by"]}
+        if None in runners or not runners <= self.known:
+            return self.tree.milestone_targets(m, self.known)
+        return sorted(runners)
 
 
 def _one_mutant(w: _Worker, m: Milestone, mutant: dict, reliability: int) -> str | None:
     """Runs one mutant; returns a problem, or None when the mutant was killed."""
-    path = w.track / m.slug / mutant["file"]
+    rel = Path(mutant.get("base", "solutions")) / m.slug / mutant["file"]
+    path = w.source / rel
     try:
         path.write_text(mutated_source(m, mutant))
-        built = w.tree.build(w.tree.milestone_targets(m, w.known))
+        built = w.tree.build(w.targets_for(m, mutant))
         if not built.ok:
             return (f"{m.slug} mutant {mutant['name']} does not compile (a mutant must be a "
                     f"plausible program):\n{compile_errors(built.output)}")
@@ -103,23 +112,34 @@ def _one_mutant(w: _Worker, m: Milestone, mutant: dict, reliability: int) -> str
                 f"({seen}). Mistake: {mutant['mistake']}")
     finally:
         # write (not copy2): the restored file must look newer than the mutant's objects
-        path.write_bytes((ROOT / "solutions" / m.slug / mutant["file"]).read_bytes())
+        path.write_bytes((ROOT / rel).read_bytes())
+
+
+# What a worker copies to build the solutions on its own: the build's sources and the track.
+_SOURCE_FILES = ("CMakeLists.txt", "CMakePresets.json")
+_SOURCE_DIRS = ("checkpoints", "lessons", "solutions")
+
+
+def _copy_sources(dst: Path) -> None:
+    for name in _SOURCE_FILES:
+        data = (ROOT / name).read_bytes()
+        if not (dst / name).is_file() or (dst / name).read_bytes() != data:
+            dst.mkdir(parents=True, exist_ok=True)
+            (dst / name).write_bytes(data)
+    for name in _SOURCE_DIRS:
+        mirror(read_tree(ROOT / name), dst / name)
 
 
 def _worker(base: Path, i: int, cache: dict, selected: list[Milestone]) -> _Worker | str:
-    """Worker i's tree, configured and built (the problem as text if it could not be).
-    ccache sees every worker's paths relative to `base` (CCACHE_BASEDIR), so the second
-    worker's first build is made of the first one's cached objects."""
-    track = base / f"w{i}" / "track"
-    mirror(read_tree(ROOT / "solutions"), track)
-    env = {**os.environ, "CCACHE_BASEDIR": str(base), "CCACHE_NOHASHDIR": "true"}
-
-    def run(cmd: list[str]) -> subprocess.CompletedProcess:
-        return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, errors="replace",
-                              env=env)
-
-    tree = Tree("solutions", base / f"w{i}" / "build", track_dir=track, cache=dict(cache),
-                runner=run)
+    """Worker i's tree, configured and built (the problem as text if it could not be). The
+    worker has a copy of the sources laid out as the repository is, its tree in
+    build/selftest-solutions as the solutions step's is, and ccache sees paths relative to the
+    copy: its first build is made of the solutions step's cached objects (or, for the second
+    worker, the first one's)."""
+    source = base / f"w{i}"
+    _copy_sources(source)
+    tree = Tree("solutions", source / "build" / "selftest-solutions", source_dir=source,
+                cache={**cache, "LAB_EXECUTABLE_PER_SOURCE": "ON"}, share_ccache=True)
     cfg = tree.configure()
     if not cfg.ok:
         return f"CMake configure failed:\n{cfg.output[-2000:]}"
@@ -127,7 +147,9 @@ def _worker(base: Path, i: int, cache: dict, selected: list[Milestone]) -> _Work
     built = tree.build([t for m in selected for t in tree.milestone_targets(m, known)])
     if not built.ok:
         return f"the solutions do not build:\n{compile_errors(built.output)}"
-    return _Worker(tree, track, known)
+    runner_of = {name: Path(e.command[0]).name
+                 for name, e in ctest_listing(tree.build_dir).items() if e.command}
+    return _Worker(tree, source, known, runner_of)
 
 
 def mutant_run(selected: list[Milestone], root: Path, only: str | None, report: StepReport,

@@ -205,7 +205,8 @@ def run_selftest(args) -> int:
     if "static" not in args.skip:
         static_checks(selected, report)
     if "solutions" not in args.skip or "instructor" not in args.skip:
-        tree = Tree("solutions", root / "selftest-solutions", cache=dict(only))
+        tree = Tree("solutions", root / "selftest-solutions", cache=dict(only),
+                    share_ccache=True)
         if "solutions" not in args.skip:
             track_run("solutions", tree, selected, all_ms, True, report)
             if args.reliability:
@@ -213,7 +214,8 @@ def run_selftest(args) -> int:
         if "instructor" not in args.skip and args.only is None:
             instructor_run(tree, report)
     if "asan" not in args.skip:
-        track_run("asan", Tree("asan", root / "selftest-asan", cache=dict(only)),
+        track_run("asan", Tree("asan", root / "selftest-asan", cache=dict(only),
+                               share_ccache=True),
                   selected, all_ms, True, report)
     if "starter" not in args.skip:
         track_run("starter", Tree("student", root / "selftest-starter",

@@ -23,7 +23,7 @@ from pathlib import Path
 from ..build import Tree, compile_errors, failure_summary
 from ..console import LabError, info, table
 from ..course import ROOT, CTestEntry, ctest_listing, load_milestones, select_milestones
-from ..results import RERUNS_OF_INCONCLUSIVE, Status, not_run_status
+from ..results import Status, not_run_status, until_conclusive
 
 
 def add_stress_arguments(p) -> None:
@@ -72,11 +72,10 @@ def _one_run(entry: CTestEntry) -> tuple[Status, str]:
 
 def _run_counted(entry: CTestEntry, tally: Tally) -> None:
     start = time.monotonic()
-    status, output = _one_run(entry)
-    reruns = 0
-    while status is Status.INCONCLUSIVE and reruns < RERUNS_OF_INCONCLUSIVE:
-        reruns += 1
-        status, output = _one_run(entry)
+    runs, tries = until_conclusive(lambda names: {names[0]: _one_run(entry)}, [entry.name],
+                                   lambda run: run[0])
+    status, output = runs[entry.name]
+    reruns = tries[entry.name] - 1
     tally.seconds += time.monotonic() - start
     if status is Status.PASSED:
         if reruns:
@@ -103,7 +102,11 @@ def run_stress(args) -> int:
     if args.runs < 1 or args.hogs < 0:
         raise LabError("--runs must be at least 1 and --hogs at least 0")
     selected = select_milestones(load_milestones(), args.only)
-    pattern = re.compile(args.test) if args.test else None
+    try:
+        pattern = re.compile(args.test) if args.test else None
+    except re.error as exc:
+        raise LabError(f"--test {args.test!r} is not a regular expression ({exc}); "
+                       "give part of a test's name, e.g. --test rollover") from exc
     names = [m.ctest_name(t) for m in selected for t in m.tests if t.concurrency]
     names = [n for n in names if pattern is None or pattern.search(n)]
     if not names:

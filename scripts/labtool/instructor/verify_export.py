@@ -19,7 +19,7 @@ from ..results import Status
 
 
 def _lab(clone: Path, *args, timeout: float = 3600, stdin: str | None = None):
-    env = dict(os.environ, NO_COLOR="1", CCACHE_BASEDIR=str(clone))
+    env = dict(os.environ, NO_COLOR="1", CCACHE_BASEDIR=str(clone), CCACHE_NOHASHDIR="true")
     return subprocess.run([sys.executable, str(clone / "scripts" / "lab"), *args], cwd=clone,
                           capture_output=True, text=True, errors="replace", env=env,
                           timeout=timeout, input=stdin)
