@@ -13,7 +13,7 @@ It checks, for every milestone (or the one given with --only):
   6. the grader scores a suite of adversarial submissions exactly as expected;
   7. the student release reveals no solution, `scripts/lab check` works in a clone of it, and
      every command the lessons show a student runs in it (instructor/lesson_commands.py).
-Exit 0 only when all of that holds.
+Steps 6 and 7 run side by side. Exit 0 only when all of that holds.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from ..packages import INSTRUCTOR_PACKAGES, ensure_packages
 from ..results import Status
 from . import export, grading_cases, lesson_commands
 from .mutants import mutant_run
+from .pool import in_parallel
 from .report import StepReport
 from .static import static_checks
 
@@ -223,10 +224,15 @@ def run_selftest(args) -> int:
                   selected, all_ms, False, report)
     if "mutants" not in args.skip:
         mutant_run(selected, root, args.mutant, report, args.reliability, only)
+    # The last two steps share nothing (their own folders, their own sandboxes) and neither
+    # keeps two CPUs busy (grading cases wait on time limits, the release's commands run one
+    # at a time): they run side by side.
+    last = []
     if "grading" not in args.skip and args.only is None:
-        grading_run(root, report)
+        last.append(lambda: grading_run(root, report))
     if "export" not in args.skip and args.only is None:
-        export_run(root, report)
+        last.append(lambda: export_run(root, report))
+    in_parallel([None] * len(last), last, lambda _context, step: step())
 
     print()
     print(table(["Step", "Result", "Detail"], report.rows))
