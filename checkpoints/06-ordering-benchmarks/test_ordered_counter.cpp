@@ -107,18 +107,24 @@ TEST_CASE("OrderedCounter reset concurrent with increments loses nothing") {
   // Catches: reset() as a load followed by store(0): increments that land between the two are
   // neither returned nor kept. Invariant: the sum of all resets plus the final value is the total.
   // A reset loses increments only when the writer runs on another core inside the reset's
-  // load-to-store window. So one writer and one resetter (on a 2-core machine both can really
-  // run at once), in several rounds (a round whose two threads shared one core may miss the
-  // window), each lasting until the resetter has reset 300'000 times (a relaxed load and store
-  // leave a narrower window than milestone 1's seq_cst ones) and has seen the writer make
-  // progress between two resets 1'000 times: on a busy machine the resetter can take all its
-  // steps while the writer waits for a CPU, and then no reset can lose anything.
+  // load-to-store window. So one writer and one resetter, each pinned to its own CPU (a busy
+  // scheduler otherwise keeps both on one core, where they only take turns), in several rounds,
+  // each lasting until the resetter has reset 300'000 times (a relaxed load and store leave a
+  // narrower window than milestone 1's seq_cst ones) and has seen the writer make progress
+  // between two resets 1'000 times: on a busy machine the resetter can take all its steps
+  // while the writer waits for a CPU, and then no reset can lose anything. One CPU cannot run
+  // the two at once: the test is skipped there.
+  lab::require_cpus(2);
   for (int round = 0; round < 5; ++round) {
     CAPTURE(round);
     OrderedCounter<std::memory_order_relaxed> counter;
     std::uint64_t reset_sum = 0;  // reader thread only; read after the join
     const auto report = lab::hammer(
-        1, {.min_ops = 100'000, .min_reader_steps = 300'000, .min_sightings = 1'000},
+        1,
+        {.min_ops = 100'000,
+         .min_reader_steps = 300'000,
+         .min_sightings = 1'000,
+         .one_cpu_each = true},
         [&](std::size_t, std::uint64_t) { counter.increment(); },
         [&] { reset_sum += counter.reset(); });
     INFO("resets made while the writer ran: " << report.reader_steps);

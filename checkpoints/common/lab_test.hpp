@@ -130,6 +130,30 @@ void retry_until_conclusive(int attempts, Attempt&& attempt) {
   return static_cast<std::size_t>(CPU_COUNT(&set));
 }
 
+// Pins the calling thread to the `i`-th usable CPU (counting round the affinity mask), so that
+// threads pinned with different `i` on a 2-CPU machine can only meet in parallel. A busy
+// scheduler tends to keep two threads of one process on one core, and a race whose window is a
+// few instructions wide (a load, then a store) then never happens. Does nothing if the mask
+// cannot be read or set.
+inline void pin_to_usable_cpu(std::size_t i) {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return;
+  const auto count = static_cast<std::size_t>(CPU_COUNT(&allowed));
+  if (count < 2) return;
+  std::size_t nth = i % count;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (!CPU_ISSET(cpu, &allowed)) continue;
+    if (nth-- == 0) {
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      CPU_SET(cpu, &one);
+      (void)sched_setaffinity(0, sizeof one, &one);
+      return;
+    }
+  }
+}
+
 // Skips the test ("skipped: needs N CPUs") when fewer than `n` CPUs are usable. Pair it with
 // "needs_cpus": n in the manifest entry of the test.
 inline void require_cpus(std::size_t n) {
@@ -279,6 +303,9 @@ struct OverlapGoal {
   milliseconds give_up{10'000};
   // Calls between two looks at the clock and the counters (1 for slow operations, e.g. I/O).
   std::uint64_t check_every = 64;
+  // hammer() pins worker w to usable CPU w and the reader to the next one (pin_to_usable_cpu),
+  // for a race that needs two cores at the same instant. Pair it with require_cpus(2).
+  bool one_cpu_each = false;
 };
 
 // The shared state of one overlapped run. Workers call work(); the reader (if any) calls
@@ -500,6 +527,7 @@ HammerReport hammer(std::size_t workers, const OverlapGoal& goal, Op&& op,
   std::atomic<std::size_t> stopped{0};
   std::uint64_t all_steps = 0;  // the reader thread's own; read after the join
   report.run = run_together(workers + (has_reader ? 1 : 0), [&](std::size_t i) {
+    if (goal.one_cpu_each) pin_to_usable_cpu(i);
     if (i == workers) {  // the reader
       try {
         // order: relaxed: as in Overlap; the join orders the workers' writes before the checks.
