@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import re
 import sys
+import threading
+from contextlib import contextmanager
 
 
 class LabError(Exception):
@@ -28,8 +30,29 @@ def paint(text: str, colour: str, stream=None) -> str:
     return f"\033[{_COLOURS[colour]}m{text}\033[0m"
 
 
+_thread = threading.local()
+
+
+@contextmanager
+def labelled(label: str):
+    """Inside the block, info() lines of this thread start with `[label] ` (nothing for ""):
+    for work that runs side by side with other work that prints."""
+    before = current_label()
+    _thread.label = label
+    try:
+        yield
+    finally:
+        _thread.label = before
+
+
+def current_label() -> str:
+    """This thread's label (see labelled()), for threads that work on its behalf."""
+    return getattr(_thread, "label", "")
+
+
 def info(msg: str) -> None:
-    print(paint("==> ", "blue") + msg, flush=True)
+    label = current_label()
+    print(paint("==> ", "blue") + (f"[{label}] " if label else "") + msg, flush=True)
 
 
 def warn(msg: str) -> None:

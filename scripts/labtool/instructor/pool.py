@@ -9,6 +9,8 @@ import os
 import threading
 from typing import Callable, Iterable, TypeVar
 
+from ..console import current_label, labelled
+
 C = TypeVar("C")
 J = TypeVar("J")
 R = TypeVar("R")
@@ -21,22 +23,25 @@ def worker_count(cap: int = 2) -> int:
 
 def in_parallel(contexts: Iterable[C], jobs: list[J], fn: Callable[[C, J], R]) -> list[R]:
     """fn(context, job) for every job, one thread per context; the results in job order. An
-    exception in fn ends that worker's thread and is raised here once all threads are done."""
+    exception in fn ends that worker's thread and is raised here once all threads are done.
+    The threads print with the caller's label (console.labelled)."""
     results: list = [None] * len(jobs)
     pending = iter(enumerate(jobs))
     pick = threading.Lock()
     errors: list[BaseException] = []
+    label = current_label()
 
     def work(context: C) -> None:
-        try:
-            while True:
-                with pick:
-                    job = next(pending, None)
-                if job is None:
-                    return
-                results[job[0]] = fn(context, job[1])
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-            errors.append(exc)
+        with labelled(label):
+            try:
+                while True:
+                    with pick:
+                        job = next(pending, None)
+                    if job is None:
+                        return
+                    results[job[0]] = fn(context, job[1])
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(c,)) for c in contexts]
     for t in threads:
