@@ -251,9 +251,11 @@ def read_tree(src: Path) -> dict[str, bytes]:
     return files
 
 
-def mirror(files: dict[str, bytes], dst: Path) -> None:
+def mirror(files: dict[str, bytes], dst: Path, keep: tuple[str, ...] = ()) -> None:
     """Makes dst hold exactly `files`; rewrites only what differs, with a fresh mtime, so a
-    build tree recompiles exactly what changed. Links in dst are removed, never followed."""
+    build tree recompiles exactly what changed. Links in dst are removed, never followed.
+    Entries of dst named in `keep` (e.g. a build tree inside a copy of the sources) are left
+    alone."""
     dst.mkdir(parents=True, exist_ok=True)
     for rel, data in files.items():
         target = dst / rel
@@ -266,7 +268,10 @@ def mirror(files: dict[str, bytes], dst: Path) -> None:
             tmp = target.with_name(target.name + ".lab-tmp")
             tmp.write_bytes(data)
             tmp.replace(target)
-    for path in sorted(dst.rglob("*"), reverse=True):
+    present = [path for top in dst.iterdir() if top.name not in keep
+               for path in (top, *(top.rglob("*") if top.is_dir() and not top.is_symlink()
+                                   else ()))]
+    for path in sorted(present, reverse=True):
         rel = path.relative_to(dst).as_posix()
         if path.is_symlink() or (path.is_file() and rel not in files):
             path.unlink()

@@ -122,6 +122,15 @@ class Trees(unittest.TestCase):
         self.assertEqual((dst / "d" / "same.hpp").stat().st_mtime_ns, before)
         self.assertFalse((dst / "gone").exists() or (dst / "link.hpp").is_symlink())
 
+    def test_mirror_leaves_the_kept_entries_alone(self):
+        dst = Path(tempfile.mkdtemp())
+        (dst / "build" / "tree").mkdir(parents=True)
+        (dst / "build" / "tree" / "a.o").write_text("object")
+        (dst / "builder.txt").write_text("not kept: only the entry named build is")
+        mirror({"CMakeLists.txt": b"project(x)"}, dst, keep=("build",))
+        self.assertEqual((dst / "build" / "tree" / "a.o").read_text(), "object")
+        self.assertEqual(sorted(p.name for p in dst.iterdir()), ["CMakeLists.txt", "build"])
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -92,18 +92,21 @@ def _one_mutant(w: _Worker, m: Milestone, mutant: dict, reliability: int) -> str
     path = w.source / rel
     try:
         path.write_text(mutated_source(m, mutant))
+        start = time.monotonic()
         built = w.tree.build(w.targets_for(m, mutant))
         if not built.ok:
             return (f"{m.slug} mutant {mutant['name']} does not compile (a mutant must be a "
                     f"plausible program):\n{compile_errors(built.output)}")
+        build_s = time.monotonic() - start
         failing, missing, seen = _kills(w.tree, m, mutant)
+        took = f"build {build_s:.1f} s, tests {time.monotonic() - start - build_s:.1f} s"
         if failing and reliability:
             kills = 1 + sum(bool(_kills(w.tree, m, mutant)[0]) for _ in range(reliability - 1))
             info(f"  {m.label} {mutant['name']}: killed in {kills}/{reliability} runs")
             if kills < reliability:
                 return f"{m.slug} mutant {mutant['name']} killed in only {kills}/{reliability} runs"
         if failing:
-            info(f"  killed  {m.label} {mutant['name']} by '{failing[0]}'")
+            info(f"  killed  {m.label} {mutant['name']} by '{failing[0]}' ({took})")
             return None
         if missing:
             return f"{m.slug} mutant {mutant['name']}: tests did not run: {missing}"
@@ -116,18 +119,18 @@ def _one_mutant(w: _Worker, m: Milestone, mutant: dict, reliability: int) -> str
 
 
 # What a worker copies to build the solutions on its own: the build's sources and the track.
-_SOURCE_FILES = ("CMakeLists.txt", "CMakePresets.json")
-_SOURCE_DIRS = ("checkpoints", "lessons", "solutions")
+_SOURCES = ("CMakeLists.txt", "CMakePresets.json", "checkpoints", "lessons", "solutions")
 
 
 def _copy_sources(dst: Path) -> None:
-    for name in _SOURCE_FILES:
-        data = (ROOT / name).read_bytes()
-        if not (dst / name).is_file() or (dst / name).read_bytes() != data:
-            dst.mkdir(parents=True, exist_ok=True)
-            (dst / name).write_bytes(data)
-    for name in _SOURCE_DIRS:
-        mirror(read_tree(ROOT / name), dst / name)
+    """dst holds what a solutions build reads, as the repository lays it out; its build/ stays."""
+    files = {}
+    for name in _SOURCES:
+        if (ROOT / name).is_dir():
+            files.update({f"{name}/{rel}": data for rel, data in read_tree(ROOT / name).items()})
+        else:
+            files[name] = (ROOT / name).read_bytes()
+    mirror(files, dst, keep=("build",))
 
 
 def _worker(base: Path, i: int, cache: dict, selected: list[Milestone]) -> _Worker | str:

@@ -13,8 +13,7 @@ It checks, for every milestone (or the one given with --only):
   6. the grader scores a suite of adversarial submissions exactly as expected;
   7. the student release reveals no solution, `scripts/lab check` works in a clone of it, and
      every command the lessons show a student runs in it (instructor/lesson_commands.py).
-Two lanes run side by side: steps 2 and 5 (the mutants start from step 2's objects), and
-steps 3, 4, then 6 beside 7. Exit 0 only when all of that holds.
+Steps 6 and 7 run side by side. Exit 0 only when all of that holds.
 """
 
 from __future__ import annotations
@@ -212,44 +211,33 @@ def run_selftest(args) -> int:
 
     if "static" not in args.skip:
         static_checks(selected, report)
-
-    def solutions_lane() -> None:
-        # The mutant workers' first builds are made of the solutions tree's ccache objects, so
-        # the mutants come after the solutions, in this lane.
-        tree = Tree("solutions", root / "selftest-solutions", cache=dict(only), share_ccache=True)
+    if "solutions" not in args.skip or "instructor" not in args.skip:
+        tree = Tree("solutions", root / "selftest-solutions", cache=dict(only),
+                    share_ccache=True)
         if "solutions" not in args.skip:
-            with labelled("solutions"):
-                track_run("solutions", tree, selected, all_ms, True, report)
-                if args.reliability:
-                    solution_reliability(tree, selected, args.reliability, report)
+            track_run("solutions", tree, selected, all_ms, True, report)
+            if args.reliability:
+                solution_reliability(tree, selected, args.reliability, report)
         if "instructor" not in args.skip and args.only is None:
-            with labelled("instructor"):
-                instructor_run(tree, report)
-        if "mutants" not in args.skip:
-            with labelled("mutants"):
-                mutant_run(selected, root, args.mutant, report, args.reliability, only)
-
-    def other_lane() -> None:
-        if "asan" not in args.skip:
-            with labelled("asan"):
-                track_run("asan", Tree("asan", root / "selftest-asan", cache=dict(only)),
-                          selected, all_ms, True, report)
-        if "starter" not in args.skip:
-            with labelled("starter"):
-                track_run("starter", Tree("student", root / "selftest-starter",
-                                          cache={"LAB_WERROR": "ON", **only}),
-                          selected, all_ms, False, report)
-        last = []
-        if "grading" not in args.skip and args.only is None:
-            last.append(("grading", lambda: grading_run(root, report)))
-        if "export" not in args.skip and args.only is None:
-            last.append(("export", lambda: export_run(root, report)))
-        in_parallel([None] * len(last), last, _labelled_step)
-
-    # Two lanes side by side. Each step alone leaves a CPU idle much of the time (tests that
-    # wait on the clock, one command at a time), and the checkpoints must pass and kill their
-    # mutants on a busy machine anyway (`scripts/lab stress` proves it with four CPU hogs).
-    in_parallel([None, None], [solutions_lane, other_lane], lambda _context, lane: lane())
+            instructor_run(tree, report)
+    if "asan" not in args.skip:
+        track_run("asan", Tree("asan", root / "selftest-asan", cache=dict(only)),
+                  selected, all_ms, True, report)
+    if "starter" not in args.skip:
+        track_run("starter", Tree("student", root / "selftest-starter",
+                                  cache={"LAB_WERROR": "ON", **only}),
+                  selected, all_ms, False, report)
+    if "mutants" not in args.skip:
+        mutant_run(selected, root, args.mutant, report, args.reliability, only)
+    # The last two steps share nothing (their own folders, their own sandboxes) and neither
+    # keeps two CPUs busy (grading cases wait on time limits, the release's commands run one
+    # at a time): they run side by side.
+    last = []
+    if "grading" not in args.skip and args.only is None:
+        last.append(("grading", lambda: grading_run(root, report)))
+    if "export" not in args.skip and args.only is None:
+        last.append(("export", lambda: export_run(root, report)))
+    in_parallel([None] * len(last), last, _labelled_step)
 
     print()
     print(table(["Step", "Result", "Detail"], report.rows))
