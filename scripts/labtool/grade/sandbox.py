@@ -37,7 +37,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .reaping import Capture, alive, child_pid, kill_group, pids_of_uid, read_ready
+from .reaping import (Capture, alive, become_subreaper, child_pid, kill_group, pids_of_uid,
+                      read_ready, reap_orphans)
 
 BUBBLEWRAP, SETPRIV, NONE = "bubblewrap", "setpriv", "none"
 MODES = (BUBBLEWRAP, SETPRIV, NONE)
@@ -255,6 +256,8 @@ class Sandbox:
         env.setdefault("HOME", env.get("TMPDIR", "/tmp"))
         env.setdefault("PATH", "/usr/bin:/bin")
         nproc = limits.nproc if uid is not None else None
+        if self.mode != NONE:
+            become_subreaper()
 
         def limit_child() -> None:
             os.umask(0o002)   # files it creates stay writable for the other sandbox uids
@@ -362,13 +365,16 @@ class Sandbox:
 
     def _reap(self, uid: int | None, inner_pid: int | None) -> None:
         """Returns when no process of this run is left: every process of the sandbox uid is
-        killed (setpriv, and bubblewrap as root), or the PID namespace's init is gone."""
+        killed (setpriv, and bubblewrap as root), or the PID namespace's init is gone, and
+        the zombies this process adopted are reaped (they would count against the next run's
+        RLIMIT_NPROC)."""
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
+            zombies = reap_orphans(uid, inner_pid)
             left = pids_of_uid(uid) if uid is not None else []
             if inner_pid is not None and alive(inner_pid):
                 left.append(inner_pid)
-            if not left:
+            if not left and not zombies:
                 return
             for pid in left:
                 try:
