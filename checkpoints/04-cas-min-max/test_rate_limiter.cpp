@@ -239,16 +239,18 @@ TEST_CASE("RateLimiter rollover under contention loses no admission of the new w
   // once (a thread that loses the race to start the window returns false instead of deciding
   // again with the word the failed compare-exchange handed back). In each window the threads
   // together ask for exactly `limit` calls, all released at once by a barrier, so every call
-  // must be admitted. Two threads, one per CPU: a barrier per window with more threads than
-  // CPUs waits for the scheduler, not for the other thread, on a busy machine.
+  // must be admitted. Two threads, pinned one per CPU: a barrier per window with more threads
+  // than CPUs waits for the scheduler, not for the other thread, on a busy machine, and a busy
+  // scheduler tends to keep two unpinned threads on one core, where they take turns instead of
+  // racing.
   lab::require_cpus(2);
   constexpr std::size_t kWindows = 500;
   constexpr std::uint64_t kPerThread = 2;
   // A lost admission needs a thread to lose the race to start a window at the worst moment:
   // rarer than the other races, so this experiment wants many raced rollovers. On a machine
-  // busy with other work the two threads rarely run at the same time (under ASan with four
-  // CPU hogs a run took 13 s on average, and 3 in 49 runs had fewer than 200 raced rollovers
-  // after 15 s), so it may look for them longer than the other tests before it gives up.
+  // busy with other work they come slowly even pinned (under ASan with four CPU hogs a run
+  // took 3.1 s on average, against 8 s unpinned), so it may look for them longer than the
+  // other tests before it gives up.
   constexpr lab::RaceGoal kRolloverRace{.enough = 10'000,
                                         .budget = std::chrono::milliseconds(3000),
                                         .needed = 200,
@@ -261,6 +263,7 @@ TEST_CASE("RateLimiter rollover under contention loses no admission of the new w
     SpinBarrier barrier(threads);
     std::atomic<std::size_t> inside{0};
     const auto run = lab::run_together(threads, [&](std::size_t t) {
+      lab::pin_to_usable_cpu(t);  // one thread per CPU: they can only meet in parallel
       for (std::size_t k = 1; k <= kWindows; ++k) {
         barrier.arrive_and_wait();  // nobody is still in window k - 1
         const TimePoint now = window_start(k, 1s) + 1ms;
