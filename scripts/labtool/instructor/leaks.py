@@ -15,9 +15,13 @@ This check finds such leaks mechanically:
                       shared signatures such as `exported_names(kind, name)` when the starter
                       calls it) is not secret and is ignored.
   places searched     every comment, every string literal (a `LAB_TODO` message is one) of
-                      starter/**.hpp|cpp, the whole text of starter/**.md, and every hint of
-                      checkpoints/*/manifest.json ("hints", and each "stretch_hints" ladder)
-                      except the last one, the near-code rung that may show solution code.
+                      starter/**.hpp|cpp, the whole text of starter/**.md, EVERY rung of every
+                      hint ladder of checkpoints/*/manifest.json ("hints", and each
+                      "stretch_hints" ladder: the deepest rung teaches on another example, it
+                      never shows the exercise's code), the whole text of lessons/**.md and
+                      lessons/**/examples/*.hpp|cpp (a lesson teaches on other examples), and
+                      the student docs (docs/*.md but INSTRUCTOR_DOCS, which the student
+                      release leaves out).
 
 Prose is lexed like code, so `requests_.fetch_add(1, std::memory_order_relaxed)` in a comment
 matches the solution's statement whatever the spacing or `std::`; a run of overlapping matches
@@ -39,6 +43,10 @@ from pathlib import Path
 from ..course import CODE_SUFFIXES, ROOT
 
 ALLOW_MARKER = "lab-leaks: allow"
+# docs/ files for instructors only: `export-student` leaves them out (export.DROP_FILES), so they
+# may hold the per-exercise answers (docs/instructor-orders.md: the order of every operation).
+INSTRUCTOR_DOCS = frozenset({"docs/instructor-guide.md", "docs/design.md",
+                             "docs/instructor-orders.md"})
 WINDOW = 4  # tokens: "a normalized code fragment of 4 or more tokens"
 
 
@@ -258,6 +266,11 @@ class _Prose:
     kind: str
     tokens: list[Token]   # lexed prose, lines as in the file
     with_line: bool = True
+    # Lessons and docs teach the std::atomic API on other examples, so a textbook fragment
+    # (`x.load(std::memory_order_acquire)`, `count.store(count.load() + 1)` as the broken
+    # pattern) is not a leak there: a run must also name the exercise's own state (a private
+    # member such as `errors_`, see _names_state()).
+    needs_state: bool = False
 
 
 def _starter_files(root: Path, suffixes: tuple[str, ...]) -> list[Path]:
@@ -332,7 +345,7 @@ def starter_prose(root: Path) -> list[_Prose]:
 
 
 def hint_prose(root: Path) -> list[_Prose]:
-    """Every hint but the last of every ladder: "hints" and each file's "stretch_hints"."""
+    """Every hint of every ladder: "hints" and each file's "stretch_hints"."""
     prose: list[_Prose] = []
     for manifest in sorted((root / "checkpoints").glob("*/manifest.json")):
         rel = manifest.relative_to(root).as_posix()
@@ -344,11 +357,33 @@ def hint_prose(root: Path) -> list[_Prose]:
                                                      in data.get("stretch_hints", {}).items()}
         for what, hints in ladders.items():
             prose += [_Prose(f"{rel}: {what} {n} of {len(hints)}", "hint", lex(str(hint)),
-                             with_line=False) for n, hint in enumerate(hints[:-1], start=1)]
+                             with_line=False) for n, hint in enumerate(hints, start=1)]
+    return prose
+
+
+def lesson_and_doc_prose(root: Path) -> list[_Prose]:
+    """The lessons (Markdown and example programs, whole text) and the student docs, lexed as
+    code: the same rule as the hints, a lesson teaches on other examples."""
+    prose: list[_Prose] = []
+    files = [p for p in sorted((root / "lessons").rglob("*"))
+             if p.is_file() and (p.suffix == ".md" or p.suffix in CODE_SUFFIXES)]
+    files += [p for p in sorted((root / "docs").glob("*.md"))
+              if p.relative_to(root).as_posix() not in INSTRUCTOR_DOCS]
+    for path in files:
+        rel = path.relative_to(root).as_posix()
+        lines = _read(path).splitlines()
+        text = "\n".join("" if ALLOW_MARKER in line else line for line in lines)
+        kind = "markdown" if path.suffix == ".md" else "lesson example"
+        prose.append(_Prose(rel, kind, lex(text), needs_state=True))
     return prose
 
 
 # --- the check ------------------------------------------------------------------------------
+
+def _names_state(run: list[Token]) -> bool:
+    """Does a run of tokens name a private member (`count_`, `bounds_`): the exercise's state?"""
+    return any(t.kind == "id" and len(t.text) > 1 and t.text.endswith("_") for t in run)
+
 
 def find_leaks(root: Path, tree: Path | None = None) -> list[Leak]:
     """Every place where a student reads a solution fragment (see the module docstring).
@@ -360,7 +395,7 @@ def find_leaks(root: Path, tree: Path | None = None) -> list[Leak]:
     for key in given_fragments(tree):
         secret.pop(key, None)
     leaks: list[Leak] = []
-    for p in starter_prose(tree) + hint_prose(tree):
+    for p in starter_prose(tree) + hint_prose(tree) + lesson_and_doc_prose(tree):
         seq = normalize(p.tokens)
         hits = [(i, secret[key]) for key, i in windows(seq) if key in secret]
         # One leak per run of overlapping windows, if the run says enough (see weight()).
@@ -369,7 +404,8 @@ def find_leaks(root: Path, tree: Path | None = None) -> list[Leak]:
         for i, o in hits + [(None, None)]:
             if start is not None and (i is None or i > end + WINDOW):
                 run = seq[start:end + WINDOW]
-                if sum(weight(t.text) for t in run) >= SECRET_WEIGHT:
+                if sum(weight(t.text) for t in run) >= SECRET_WEIGHT and \
+                        (not p.needs_state or _names_state(run)):
                     where = f"{p.where}:{seq[start].line}" if p.with_line else p.where
                     leaks.append(Leak(where, p.kind, " ".join(t.text for t in run),
                                       f"{origin.path}:{origin.line}: {origin.statement}"))
@@ -391,8 +427,8 @@ def main(argv: list[str]) -> int:
     leaks = find_leaks(root)
     for leak in leaks:
         print(leak)
-    print(f"leaks: {len(leaks)} solution fragment(s) in starter comments, strings, Markdown "
-          "or early hints" + ("" if leaks else " (none)"))
+    print(f"leaks: {len(leaks)} solution fragment(s) in starter comments, strings, Markdown, "
+          "hints, lessons or student docs" + ("" if leaks else " (none)"))
     return 1 if leaks else 0
 
 
