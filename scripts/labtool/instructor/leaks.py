@@ -35,12 +35,12 @@ is not empty.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..course import CODE_SUFFIXES, ROOT
+from .leak_lex import Token, mark_preprocessor, lex, normalize, statements
 
 ALLOW_MARKER = "lab-leaks: allow"
 # docs/ files for instructors only: `export-student` leaves them out (export.DROP_FILES), so they
@@ -61,95 +61,6 @@ class Leak:
 
     def __str__(self) -> str:
         return f"{self.where}: {self.kind} contains solution code `{self.text}` (from {self.solution})"
-
-
-@dataclass(frozen=True)
-class Token:
-    kind: str  # "id", "num", "str", "chr", "punct", "comment", "pp"
-    text: str
-    line: int
-
-
-# --- lexing ---------------------------------------------------------------------------------
-
-_PUNCT = sorted("""
-    ... <<= >>= <=> -> ++ -- << >> <= >= == != && || += -= *= /= %= &= |= ^= :: .* ->*
-    { } [ ] ( ) ; : , . ? ! ~ + - * / % & | ^ = < > #
-""".split(), key=len, reverse=True)
-
-_LEX = re.compile(
-    r"(?P<comment>//[^\n]*|/\*.*?\*/)"
-    r"|(?P<raw>R\"(?P<delim>[^(\s]{0,16})\(.*?\)(?P=delim)\")"
-    r"|(?P<str>(?:u8|u|U|L)?\"(?:\\.|[^\"\\\n])*\")"
-    r"|(?P<chr>(?:u8|u|U|L)?'(?:\\.|[^'\\\n]){1,4}')"
-    r"|(?P<num>\.?\d(?:[\w.']|[eEpP][+-])*)"
-    r"|(?P<id>[A-Za-z_]\w*)"
-    r"|(?P<punct>" + "|".join(re.escape(p) for p in _PUNCT) + r")"
-    r"|(?P<ws>\s+)"
-    r"|(?P<other>.)",
-    re.S,
-)
-
-
-def lex(text: str, first_line: int = 1) -> list[Token]:
-    """Tokens of C++ source (or of prose, lexed as if it were code). Whitespace is dropped;
-    a character that starts no token (an unpaired quote in prose, say) is its own token."""
-    tokens = []
-    line = first_line
-    for m in _LEX.finditer(text):
-        kind = m.lastgroup
-        value = m.group()
-        if kind == "raw":
-            kind = "str"
-        if kind != "ws":
-            tokens.append(Token("punct" if kind == "other" else kind, value, line))
-        line += value.count("\n")
-    return tokens
-
-
-def _mark_preprocessor(tokens: list[Token]) -> list[Token]:
-    """Preprocessor lines (`#include ...`, `#pragma once`) are neither code nor prose."""
-    out = []
-    pp_line = None
-    for i, t in enumerate(tokens):
-        if t.text == "#" and (i == 0 or tokens[i - 1].line != t.line):
-            pp_line = t.line
-        if t.line == pp_line and t.kind != "comment":
-            out.append(Token("pp", t.text, t.line))
-        else:
-            out.append(t)
-    return out
-
-
-def normalize(tokens: list[Token]) -> list[Token]:
-    """Drops `std ::` and `this ->`: `std::memory_order_relaxed` and `memory_order_relaxed`
-    are the same fragment, and so are `this->count_` and `count_`."""
-    out = []
-    i = 0
-    while i < len(tokens):
-        t = tokens[i]
-        nxt = tokens[i + 1].text if i + 1 < len(tokens) else ""
-        if (t.text, nxt) in (("std", "::"), ("this", "->")):
-            i += 2
-            continue
-        out.append(t)
-        i += 1
-    return out
-
-
-def statements(tokens: list[Token]) -> list[list[Token]]:
-    """Code tokens split at `;`, `{` and `}` (the separators themselves dropped)."""
-    result, current = [], []
-    for t in tokens:
-        if t.text in (";", "{", "}") and t.kind == "punct":
-            if current:
-                result.append(current)
-            current = []
-        else:
-            current.append(t)
-    if current:
-        result.append(current)
-    return result
 
 
 # How much a token says about a solution. A leak must weigh at least SECRET_WEIGHT in all:
@@ -240,7 +151,7 @@ def solution_fragments(root: Path) -> dict[tuple[str, ...], _Origin]:
         if not path.is_file() or path.suffix not in CODE_SUFFIXES:
             continue
         rel = path.relative_to(root).as_posix()
-        body = normalize(function_body_tokens(_mark_preprocessor(lex(_read(path)))))
+        body = normalize(function_body_tokens(mark_preprocessor(lex(_read(path)))))
         for stmt in statements(body):
             text = " ".join(t.text for t in stmt)
             for key, i in windows(stmt):
@@ -252,7 +163,7 @@ def given_fragments(root: Path) -> set[tuple[str, ...]]:
     """Fragments that the starter's own code already shows: not secrets."""
     given: set[tuple[str, ...]] = set()
     for path in _starter_files(root, CODE_SUFFIXES):
-        code = [t for t in _mark_preprocessor(lex(_read(path))) if t.kind not in ("comment", "pp")]
+        code = [t for t in mark_preprocessor(lex(_read(path))) if t.kind not in ("comment", "pp")]
         for stmt in statements(normalize(code)):
             given.update(key for key, _ in windows(stmt))
     return given
