@@ -5,6 +5,11 @@
 //   BM_RenderOpenMetrics  to_openmetrics() of that snapshot
 //   BM_Scrape             snapshot_all() + to_prometheus(): what one /metrics scrape costs
 //   BM_StopLatency        stop() of an exporter with a 60 s interval, waiting in its wait
+//   registry_mutex/P, registry_shared_mutex/P, registry_cow/P (at 1, 2, 4 threads)
+//                         snapshot_all()-style reads of 1,000 counters, with P % of the
+//                         operations registrations (P = 0, 1, 10), for a map behind a
+//                         std::mutex, behind a std::shared_mutex, and copy-on-write with hazard
+//                         pointers (lessons/05-registry-export/examples/cow_hazard.hpp)
 //
 //   cmake --preset bench -B build/bench -DLAB_TRACK_DIR=$PWD/solutions
 //   cmake --build build/bench --target m5_bench && build/bench/checkpoints/05-registry-export/m5_bench
@@ -15,10 +20,16 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <metrics_registry.hpp>
+
+#include "cow_hazard.hpp"  // lessons/05-registry-export/examples/: the lesson's scheme, measured
 
 namespace {
 
@@ -103,6 +114,122 @@ void BM_StopLatency(benchmark::State& state) {
 }
 BENCHMARK(BM_StopLatency)->UseManualTime()->Unit(benchmark::kMicrosecond)->Iterations(200);
 
+// --- Registry reads against registrations: std::mutex, std::shared_mutex, copy-on-write ------
+// One shared registry of kReadMetrics counters. An operation is a read (copy every counter's
+// value, as snapshot_all() does) or, for P % of the operations, a registration (one of 64
+// extra names gets a new counter: the map's size stays put, so every run reads the same map).
+// ns/op is wall time over all threads' operations (UseRealTime), like m6_bench's scaling table.
+
+constexpr int kReadMetrics = 1000;
+using CounterMap = std::map<std::string, std::shared_ptr<std::atomic<std::uint64_t>>>;
+
+CounterMap counter_map() {
+  CounterMap map;
+  for (int i = 0; i < kReadMetrics; ++i)
+    map.emplace("service_" + std::to_string(i),
+                std::make_shared<std::atomic<std::uint64_t>>(static_cast<std::uint64_t>(i)));
+  return map;
+}
+
+void copy_values(const CounterMap& map, std::vector<std::uint64_t>& out) {
+  out.clear();
+  // order: relaxed: each counter is read on its own, as snapshot_all() reads it.
+  for (const auto& [name, counter] : map) out.push_back(counter->load(std::memory_order_relaxed));
+}
+
+struct MutexRegistry {
+  struct Reader {};
+  std::mutex mutex;
+  CounterMap map = counter_map();
+  Reader reader() { return {}; }
+  void read(Reader&, std::vector<std::uint64_t>& out) {
+    const std::scoped_lock lock(mutex);
+    copy_values(map, out);
+  }
+  void add(const std::string& name) {
+    auto counter = std::make_shared<std::atomic<std::uint64_t>>(0);
+    const std::scoped_lock lock(mutex);
+    map[name] = std::move(counter);
+  }
+};
+
+struct SharedMutexRegistry {
+  struct Reader {};
+  std::shared_mutex mutex;
+  CounterMap map = counter_map();
+  Reader reader() { return {}; }
+  void read(Reader&, std::vector<std::uint64_t>& out) {
+    const std::shared_lock lock(mutex);
+    copy_values(map, out);
+  }
+  void add(const std::string& name) {
+    auto counter = std::make_shared<std::atomic<std::uint64_t>>(0);
+    const std::unique_lock lock(mutex);
+    map[name] = std::move(counter);
+  }
+};
+
+struct CowRegistry {
+  using Reader = lab_cow::HazardPointer;
+  lab_cow::CowValue<CounterMap> value{counter_map()};
+  Reader reader() { return value.make_hazard_pointer(); }
+  void read(Reader& hp, std::vector<std::uint64_t>& out) {
+    value.read(hp, [&](const CounterMap& map) { copy_values(map, out); });
+  }
+  void add(const std::string& name) {
+    auto counter = std::make_shared<std::atomic<std::uint64_t>>(0);
+    value.update([&](CounterMap& map) { map[name] = counter; });
+  }
+};
+
+const std::vector<std::string>& extra_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v;
+    for (int i = 0; i < 64; ++i) v.push_back("extra_" + std::to_string(i));
+    return v;
+  }();
+  return names;
+}
+
+template <class Registry>
+void BM_RegistryRead(benchmark::State& state) {
+  static Registry registry;  // one per kind, shared by the threads of every run
+  const auto& names = extra_names();
+  const auto percent = static_cast<std::uint64_t>(state.range(0));
+  auto reader = registry.reader();
+  std::vector<std::uint64_t> out;
+  out.reserve(kReadMetrics + names.size());
+  std::uint64_t i = static_cast<std::uint64_t>(state.thread_index()) * 37;
+  for (auto _ : state) {
+    if (i % 100 < percent) {
+      registry.add(names[i % names.size()]);
+    } else {
+      registry.read(reader, out);
+      benchmark::DoNotOptimize(out.data());
+    }
+    ++i;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+template <class Registry>
+void register_registry_reads(const char* family) {
+  for (const int percent : {0, 1, 10}) {
+    auto* b = benchmark::RegisterBenchmark(family, BM_RegistryRead<Registry>);  // name/P/...
+    b->Arg(percent)->UseRealTime()->Unit(benchmark::kMicrosecond);
+    for (const int threads : {1, 2, 4}) b->Threads(threads);
+  }
+}
+
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  register_registry_reads<MutexRegistry>("registry_mutex");
+  register_registry_reads<SharedMutexRegistry>("registry_shared_mutex");
+  register_registry_reads<CowRegistry>("registry_cow");
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
