@@ -10,6 +10,13 @@
 //                         operations registrations (P = 0, 1, 10), for a map behind a
 //                         std::mutex, behind a std::shared_mutex, and copy-on-write with hazard
 //                         pointers (lessons/05-registry-export/examples/cow_hazard.hpp)
+//   once_call_once, once_local_static
+//                         the cost of std::call_once / a function-local static after the first
+//                         call (the lesson's "Once" section)
+//   pool_new_delete, pool_shared, pool_thread_cache (at 1, 2, 4 threads)
+//                         get + render + put of a 4 KiB buffer: new/delete, one shared pool
+//                         behind a mutex, a per-thread cache in front of it
+//                         (lessons/05-registry-export/examples/object_pool.hpp)
 //
 //   cmake --preset bench -B build/bench -DLAB_TRACK_DIR=$PWD/solutions
 //   cmake --build build/bench --target m5_bench && build/bench/checkpoints/05-registry-export/m5_bench
@@ -29,7 +36,8 @@
 
 #include <metrics_registry.hpp>
 
-#include "cow_hazard.hpp"  // lessons/05-registry-export/examples/: the lesson's scheme, measured
+#include "cow_hazard.hpp"   // lessons/05-registry-export/examples/: the lesson's code, measured
+#include "object_pool.hpp"  // (same folder)
 
 namespace {
 
@@ -221,9 +229,86 @@ void register_registry_reads(const char* family) {
   }
 }
 
+// --- Once: what a call costs after the first one ---------------------------------------------
+std::once_flag bench_once;
+int once_value = 0;
+
+void BM_CallOnce(benchmark::State& state) {
+  for (auto _ : state) {
+    std::call_once(bench_once, [] { once_value = 42; });
+    benchmark::DoNotOptimize(once_value);
+  }
+}
+
+const std::string& local_static() {
+  static const std::string value = std::to_string(42);  // a dynamic initializer: guarded
+  return value;
+}
+
+void BM_LocalStatic(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(local_static().data());
+}
+
+// --- Object pools: a 4 KiB render buffer per operation --------------------------------------
+struct RenderBuffer {
+  std::string text;
+  RenderBuffer() { text.reserve(4096); }
+};
+
+void render_into(RenderBuffer& b, std::uint64_t i) {
+  b.text.clear();
+  b.text += "http_requests_total ";
+  b.text += std::to_string(i);
+  benchmark::DoNotOptimize(b.text.data());
+}
+
+void BM_PoolNewDelete(benchmark::State& state) {
+  std::uint64_t i = 0;
+  for (auto _ : state) {
+    auto b = std::make_unique<RenderBuffer>();
+    render_into(*b, ++i);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+lab_pool::SharedPool<RenderBuffer>& bench_pool() {
+  static lab_pool::SharedPool<RenderBuffer> pool;
+  return pool;
+}
+
+void BM_PoolShared(benchmark::State& state) {
+  auto& pool = bench_pool();
+  std::uint64_t i = 0;
+  for (auto _ : state) {
+    auto b = pool.get();
+    render_into(*b, ++i);
+    pool.put(std::move(b));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_PoolThreadCache(benchmark::State& state) {
+  lab_pool::ThreadCache<RenderBuffer> cache(bench_pool());
+  std::uint64_t i = 0;
+  for (auto _ : state) {
+    auto b = cache.get();
+    render_into(*b, ++i);
+    cache.put(std::move(b));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  benchmark::RegisterBenchmark("once_call_once", BM_CallOnce);
+  benchmark::RegisterBenchmark("once_local_static", BM_LocalStatic);
+  for (const auto& [name, fn] : {std::pair{"pool_new_delete", &BM_PoolNewDelete},
+                                 std::pair{"pool_shared", &BM_PoolShared},
+                                 std::pair{"pool_thread_cache", &BM_PoolThreadCache}}) {
+    auto* b = benchmark::RegisterBenchmark(name, fn)->UseRealTime();
+    for (const int threads : {1, 2, 4}) b->Threads(threads);
+  }
   register_registry_reads<MutexRegistry>("registry_mutex");
   register_registry_reads<SharedMutexRegistry>("registry_shared_mutex");
   register_registry_reads<CowRegistry>("registry_cow");
