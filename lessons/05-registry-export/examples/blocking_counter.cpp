@@ -31,15 +31,15 @@ class BlockingCounter {
     // of read-modify-writes, [intro.races] p5).
     for (int v = left_.load(std::memory_order_acquire); v != 0;
          v = left_.load(std::memory_order_acquire)) {
-      ++sleeps_;
+      ++waits_;
       left_.wait(v, std::memory_order_acquire);  // blocks while left_ == v
     }
   }
-  int sleeps() const { return sleeps_; }  // the waiter's own count
+  int waits() const { return waits_; }  // calls of atomic::wait (the waiter's own count)
 
  private:
   std::atomic<int> left_;
-  int sleeps_ = 0;
+  int waits_ = 0;
 };
 
 int main() {
@@ -60,7 +60,7 @@ int main() {
       std::chrono::steady_clock::now() - start);
   long sum = 0;
   for (const long r : results) sum += r;  // safe: every write happened before wait() returned
-  std::printf("wait() returned after %lld ms, having blocked %d time(s); sum of results %ld\n",
-              static_cast<long long>(waited.count()), done.sleeps(), sum);
+  std::printf("wait() returned after %lld ms, calling atomic::wait %d time(s); sum of results %ld\n",
+              static_cast<long long>(waited.count()), done.waits(), sum);
   for (auto& t : workers) t.join();
 }
