@@ -145,29 +145,16 @@ void copy_values(const CounterMap& map, std::vector<std::uint64_t>& out) {
   for (const auto& [name, counter] : map) out.push_back(counter->load(std::memory_order_relaxed));
 }
 
-struct MutexRegistry {
+// The map behind a lock: ReadLock is how a reader holds it (unique_lock: alone; shared_lock:
+// with other readers); a registration always holds it alone.
+template <class Mutex, class ReadLock>
+struct LockedRegistry {
   struct Reader {};
-  std::mutex mutex;
+  Mutex mutex;
   CounterMap map = counter_map();
   Reader reader() { return {}; }
   void read(Reader&, std::vector<std::uint64_t>& out) {
-    const std::scoped_lock lock(mutex);
-    copy_values(map, out);
-  }
-  void add(const std::string& name) {
-    auto counter = std::make_shared<std::atomic<std::uint64_t>>(0);
-    const std::scoped_lock lock(mutex);
-    map[name] = std::move(counter);
-  }
-};
-
-struct SharedMutexRegistry {
-  struct Reader {};
-  std::shared_mutex mutex;
-  CounterMap map = counter_map();
-  Reader reader() { return {}; }
-  void read(Reader&, std::vector<std::uint64_t>& out) {
-    const std::shared_lock lock(mutex);
+    const ReadLock lock(mutex);
     copy_values(map, out);
   }
   void add(const std::string& name) {
@@ -176,6 +163,8 @@ struct SharedMutexRegistry {
     map[name] = std::move(counter);
   }
 };
+using MutexRegistry = LockedRegistry<std::mutex, std::unique_lock<std::mutex>>;
+using SharedMutexRegistry = LockedRegistry<std::shared_mutex, std::shared_lock<std::shared_mutex>>;
 
 struct CowRegistry {
   using Reader = lab_cow::HazardPointer;

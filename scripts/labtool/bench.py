@@ -163,18 +163,24 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
+def _binary(args, rel: Path) -> tuple[Path, Path]:
+    """The benchmark program (--binary, or built) and its build tree."""
+    if args.binary:
+        binary = Path(args.binary).resolve()
+        build_dir = binary.parent.parents[1] if len(binary.parents) > 2 else binary.parent
+    else:
+        build_dir = build(args)
+        binary = build_dir / rel
+    if not binary.exists():
+        raise LabError(f"{binary} does not exist")
+    return binary, build_dir
+
+
 def run_registry(args) -> int:
     """--milestone 5: m5_bench's registry-read benchmarks, a table and a plot."""
     if args.experiment or args.prometheus or args.require:
         raise LabError("--experiment, --prometheus and --require are for milestone 6 only")
-    if args.binary:
-        binary = Path(args.binary).resolve()
-        build_dir = binary.parent
-    else:
-        build_dir = build(args)
-        binary = build_dir / M5_REL_DIR / M5_TARGET
-    if not binary.exists():
-        raise LabError(f"{binary} does not exist")
+    binary, build_dir = _binary(args, M5_REL_DIR / M5_TARGET)
     out = Path(args.out).resolve() if args.out else build_dir / "m5-results"
     out.mkdir(parents=True, exist_ok=True)
     json_path = out / "m5_bench.json"
@@ -204,16 +210,9 @@ def run(args) -> int:
              "(best below 0.5)")
     if args.milestone == 5:
         return run_registry(args)
-    if args.binary:
-        binary = Path(args.binary).resolve()
-        build_dir = binary.parent.parents[1] if len(binary.parents) > 2 else binary.parent
-        if args.experiment:
-            raise LabError("--experiment needs a build, not --binary")
-    else:
-        build_dir = build(args)
-        binary = build_dir / REL_DIR / TARGET
-    if not binary.exists():
-        raise LabError(f"{binary} does not exist")
+    if args.binary and args.experiment:
+        raise LabError("--experiment needs a build, not --binary")
+    binary, build_dir = _binary(args, REL_DIR / TARGET)
     out = Path(args.out).resolve() if args.out else build_dir / "m6-results"
     out.mkdir(parents=True, exist_ok=True)
     json_path = out / "m6_bench.json"
