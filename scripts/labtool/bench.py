@@ -4,6 +4,8 @@
     scripts/lab bench --track solutions     # the reference solutions
     scripts/lab bench --repetitions 5 --experiment   # what the lesson's tables were made with
     scripts/lab bench --smoke               # a few milliseconds per benchmark: does it all run?
+    scripts/lab bench --milestone 5         # m5_bench's registry reads (mutex, shared_mutex,
+                                            # copy-on-write), plotted in build/bench/m5-results/
 
 It configures the `bench` preset (`cmake --preset bench -DLAB_TRACK_DIR=...`), builds the
 `m6_bench` target, runs it with `--benchmark_out=FILE --benchmark_out_format=json` and writes,
@@ -35,7 +37,7 @@ import sys
 from pathlib import Path
 
 from .bench_report import load_results, prometheus_markdown, scaling_svg, summary_markdown
-from .bench_report import HISTOGRAMS, PROMETHEUS
+from .bench_report import HISTOGRAMS, PROMETHEUS, registry_markdown, registry_rows
 from .console import LabError, info, warn
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,8 +46,13 @@ TARGET = "m6_bench"
 PROMETHEUS_TARGET = "m6_prometheus_bench"
 EXPERIMENT = "m6_store_buffering"
 REL_DIR = Path("checkpoints") / "06-ordering-benchmarks"
+M5_TARGET = "m5_bench"
+M5_REL_DIR = Path("checkpoints") / "05-registry-export"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--milestone", type=int, choices=(5, 6), default=6,
+                        help="6 (default): m6_bench; 5: m5_bench's registry reads (std::mutex, "
+                             "std::shared_mutex, copy-on-write at 1, 2, 4 threads)")
     parser.add_argument("--track", default="starter",
                         help="what to measure: starter (default), solutions, or a directory of "
                              "NN-name/ folders (passed as -DLAB_TRACK_DIR)")
@@ -108,7 +115,8 @@ def build(args) -> Path:
     if _run(configure).returncode != 0:
         raise LabError("cmake --preset bench failed (is libbenchmark-dev installed? "
                        "sudo apt-get install libbenchmark-dev)")
-    targets = [TARGET] + ([EXPERIMENT] if args.experiment else []) + \
+    targets = [M5_TARGET if args.milestone == 5 else TARGET] + \
+        ([EXPERIMENT] if args.experiment else []) + \
         ([PROMETHEUS_TARGET] if args.prometheus else [])
     if build_dir == DEFAULT_BUILD:
         cmd = ["cmake", "--build", "--preset", "bench"]
@@ -155,21 +163,56 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
+def _binary(args, rel: Path) -> tuple[Path, Path]:
+    """The benchmark program (--binary, or built) and its build tree."""
+    if args.binary:
+        binary = Path(args.binary).resolve()
+        build_dir = binary.parent.parents[1] if len(binary.parents) > 2 else binary.parent
+    else:
+        build_dir = build(args)
+        binary = build_dir / rel
+    if not binary.exists():
+        raise LabError(f"{binary} does not exist")
+    return binary, build_dir
+
+
+def run_registry(args) -> int:
+    """--milestone 5: m5_bench's registry-read benchmarks, a table and a plot."""
+    if args.experiment or args.prometheus or args.require:
+        raise LabError("--experiment, --prometheus and --require are for milestone 6 only")
+    binary, build_dir = _binary(args, M5_REL_DIR / M5_TARGET)
+    out = Path(args.out).resolve() if args.out else build_dir / "m5-results"
+    out.mkdir(parents=True, exist_ok=True)
+    json_path = out / "m5_bench.json"
+    args.filter = args.filter or "^registry_"
+    run_benchmarks(binary, json_path, args)
+    context, rows, errors = load_results(json_path)
+    command = "scripts/lab bench --milestone 5" + \
+        (f" --track {args.track}" if args.track != "starter" else "") + \
+        (f" --repetitions {args.repetitions}" if args.repetitions > 1 else "") + \
+        (" --smoke" if args.smoke else "")
+    md = registry_markdown(context, rows, errors, command)
+    (out / "summary.md").write_text(md)
+    series_rows, series = registry_rows(rows)
+    (out / "registry.svg").write_text(scaling_svg(
+        series_rows, f"m5_bench: registry reads, ns/op against threads "
+        f"({context.get('num_cpus', '?')} CPUs)", series))
+    print()
+    print(md)
+    info(f"wrote {json_path}, {out / 'summary.md'}, {out / 'registry.svg'}")
+    return 0
+
+
 def run(args) -> int:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     if load > 0.5 and not args.smoke:
         warn(f"load average {load:.2f}: other work is running, so the numbers will be noisy "
              "(best below 0.5)")
-    if args.binary:
-        binary = Path(args.binary).resolve()
-        build_dir = binary.parent.parents[1] if len(binary.parents) > 2 else binary.parent
-        if args.experiment:
-            raise LabError("--experiment needs a build, not --binary")
-    else:
-        build_dir = build(args)
-        binary = build_dir / REL_DIR / TARGET
-    if not binary.exists():
-        raise LabError(f"{binary} does not exist")
+    if args.milestone == 5:
+        return run_registry(args)
+    if args.binary and args.experiment:
+        raise LabError("--experiment needs a build, not --binary")
+    binary, build_dir = _binary(args, REL_DIR / TARGET)
     out = Path(args.out).resolve() if args.out else build_dir / "m6-results"
     out.mkdir(parents=True, exist_ok=True)
     json_path = out / "m6_bench.json"

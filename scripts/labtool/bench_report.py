@@ -25,6 +25,9 @@ HISTOGRAMS = ["m3_histogram", "atomic_histogram", "sharded_histogram", "slot_his
               "slot_histogram_64", "slot_histogram_128", "mutex"]
 PROMETHEUS = ["prom_counter", "m2_collector", "sharded", "prom_histogram", "atomic_histogram",
               "sharded_histogram"]
+# m5_bench's registry reads (`scripts/lab bench --milestone 5`): family/percent of registrations.
+REGISTRY = ["registry_mutex", "registry_shared_mutex", "registry_cow"]
+REGISTRY_PERCENTS = ["0", "1", "10"]
 
 
 
@@ -178,9 +181,8 @@ def scaling_svg(rows: list[dict], title: str, families: list[str] | None = None)
                f'transform="rotate(-90 16 {top + ph / 2:.1f})">ns per operation '
                f'(wall time / all operations, log scale)</text>')
     legend_y = top + 8
-    for family, colour in zip(SCALING, COLOURS):
-        if family not in families:
-            continue
+    for i, family in enumerate(families):
+        colour = COLOURS[SCALING.index(family) if family in SCALING else i % len(COLOURS)]
         pts = sorted((r["threads"], r["ns"]) for r in scaling if r["family"] == family)
         if not pts:
             continue
@@ -232,3 +234,43 @@ def prometheus_markdown(rows: list[dict], command: str, loaded: bool = False) ->
     if ratios:
         lines += [""] + [f"- {r}" for r in ratios]
     return "\n".join(lines) + "\n"
+
+
+def registry_rows(rows: list[dict]) -> tuple[list[dict], list[str]]:
+    """m5_bench's registry-read rows as plottable series: family "registry_mutex 10%" etc."""
+    series, out = [], []
+    for family in REGISTRY:
+        for percent in REGISTRY_PERCENTS:
+            name = f"{family} {percent}%"
+            picked = [dict(r, family=name) for r in rows
+                      if r["family"] == family and r["variant"] == percent]
+            if picked:
+                series.append(name)
+                out += picked
+    return out, series
+
+
+def registry_markdown(context: dict, rows: list[dict], errors: list[dict], command: str) -> str:
+    """The registry-read table: one row per registry and share of registrations, one column per
+    thread count, in wall time and in CPU time per operation."""
+    lines = [f"Measured with `{command}`", ""]
+    if context.get("load_avg"):
+        lines += [f"{context.get('num_cpus', '?')} CPUs, load average "
+                  f"{context['load_avg'][0]:.2f} when the run started.", ""]
+    series_rows, series = registry_rows(rows)
+    threads = sorted({r["threads"] for r in series_rows})
+    for title, key in (("wall time / all threads' operations", "ns"),
+                       ("CPU time per operation and thread", "cpu_ns")):
+        lines += [f"Registry reads (us per operation, {title}):", "",
+                  "| registry | registrations | " + " | ".join(
+                      f"{t} thread{'s' if t > 1 else ''}" for t in threads) + " |",
+                  "| --- | ---: |" + " ---: |" * len(threads)]
+        for name in series:
+            family, percent = name.rsplit(" ", 1)
+            by_t = {r["threads"]: r[key] for r in series_rows if r["family"] == name}
+            lines.append(f"| {family} | {percent} | " + " | ".join(
+                f"{by_t[t] / 1e3:.2f}" if t in by_t else "" for t in threads) + " |")
+        lines.append("")
+    if errors:
+        lines += ["Not measured:", ""] + [f"- `{e['name']}`: {e['message']}" for e in errors] + [""]
+    return "\n".join(lines)
