@@ -1,0 +1,217 @@
+"""Tests of scripts/labtool/feedback/relacy.py on real Relacy outputs.
+
+Run: python3 -m unittest discover -s scripts/tests -t scripts -p 'test_feedback_relacy.py'
+
+The fixtures fixtures/feedback/relacy_*.txt are the real outputs (untrimmed) of model
+executables built with clang 14 and Debian's relacy-dev against a stand-in <atomic> whose
+std::atomic wraps rl::atomic and passes the caller's file and line (__builtin_FILE/LINE/
+FUNCTION default arguments), full search (rl::sched_full), each on a copy of solutions/ with
+one mistake planted:
+  relacy_m2_relaxed_error      02: record_error()'s fetch_add relaxed (2 writers, 1 snapshot;
+                               "errors <= requests")
+  relacy_m2_all_relaxed        02: every operation relaxed
+  relacy_m2_loads_swapped      02: snapshot() loads requests_ before errors_
+  relacy_m4_max_load_store     04: update()'s maximum as a load and a conditional store
+  relacy_m4_spurious_cas       04: try_increment() as one compare_exchange_weak, no loop
+  relacy_m6_instructor_message_passing   the instructor model `m6_models
+                               message_passing_relaxed` (checkpoints/06-.../models), built
+                               in /work/wt/modelfb: no student file in it
+The planted trees were /tmp/GF/tree (the track) and /tmp/GF/main (the repository); the
+source lines a test shows are given by SOURCES (the trees were changed between captures).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import unittest
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from labtool import feedback as fb  # noqa: E402
+from labtool.feedback import relacy  # noqa: E402
+
+FIXTURES = HERE / "fixtures" / "feedback"
+M2 = "starter/02-relaxed-metrics/metrics_collector.hpp"
+SOURCES = {
+    (M2, 67): "    requests_.fetch_add(1, std::memory_order_relaxed);",
+    (M2, 78): "    errors_.fetch_add(1, std::memory_order_relaxed);",
+    (M2, 117): "    const std::uint64_t errors = errors_.load(std::memory_order_acquire);",
+    (M2, 119): "    const std::uint64_t requests = requests_.load(std::memory_order_relaxed);",
+    (M2, 121): "    const std::uint64_t bytes_sent = bytes_sent_.load(std::memory_order_relaxed);",
+    (M2, 123): "    const std::int64_t active = active_connections_.load("
+               "std::memory_order_relaxed);",
+    ("checkpoints/02-relaxed-metrics/models/m2_model.cpp", 9):
+        "    RL_ASSERT(s.errors <= s.requests);",
+}
+PATHS = fb.Paths(Path("/tmp/GF/main"), Path("/tmp/GF/tree"), "starter",
+                 lambda shown, n: SOURCES.get((shown, n)))
+BARE = fb.Paths(Path("/tmp/GF/main"), Path("/tmp/GF/tree"), "starter")   # no source lines
+NOISE = re.compile(r"0x[0-9a-f]+|/tmp/GF|/usr/include|CTOR|BEFORE|THREAD FINISHED|"
+                   r"fiber_proc_impl|context\.hpp|execution history|iteration:|\[NOT CURRENT\]")
+ORDERS = re.compile(r"(?<![-\w])(?:relaxed|acquire|release|acq_rel|seq_cst|consume|memory_order)")
+
+
+def fixture(name: str) -> str:
+    return (FIXTURES / f"relacy_{name}.txt").read_text()
+
+
+def steps(text: str) -> list[str]:
+    return [l for l in text.splitlines() if re.match(r"^(>>|  ) +\d+  thread \d", l)]
+
+
+class ParseTest(unittest.TestCase):
+    def test_detects_only_relacy_reports(self):
+        self.assertTrue(fb.has_model_report(fixture("m2_relaxed_error")))
+        for other in ("tsan_m1_increment_race.txt", "doctest_m5_prometheus_text.txt",
+                      "asan_m3_stack_overflow.txt"):
+            self.assertFalse(fb.has_model_report((FIXTURES / other).read_text()), other)
+        self.assertFalse(fb.has_model_report("model: x\nholds after 17246 executions\n"))
+
+    def test_reads_the_property_result_and_steps_without_setup_markers(self):
+        report = relacy.parse(fixture("m2_relaxed_error"), PATHS)
+        self.assertTrue(report.prop.startswith("every snapshot has errors <= requests"))
+        self.assertEqual(report.result, "USER ASSERT FAILED")
+        self.assertEqual(report.assertion, "s.errors <= s.requests")
+        self.assertEqual(report.iteration, 2)
+        # 19 entries: 7 markers and the 2 threads' ends are dropped, the 4 constructor stores
+        # are setup; the per-thread repetition after the history is not read twice.
+        self.assertEqual(len(report.steps), 4 + 9)
+        self.assertEqual([s.phase for s in report.steps].count("setup"), 4)
+        stale = [s for s in report.steps if s.stale]
+        self.assertEqual([(s.path, s.line, s.value) for s in stale], [(M2, 119, "1")])
+
+    def test_the_instructor_format_and_dollar_operands(self):
+        report = relacy.parse(fixture("m6_instructor_message_passing"),
+                              fb.Paths(Path("/work/wt/modelfb")))
+        self.assertEqual(report.prop,
+                         "relaxed flag: the reader may see ready == 1 and data == 0")
+        self.assertTrue(all(not s.mine for s in report.steps))
+
+
+class ExcerptTest(unittest.TestCase):
+    def test_relaxed_error_increment_timeline(self):
+        text = fb.failure_detail(fixture("m2_relaxed_error"), PATHS)
+        lines = text.splitlines()
+        self.assertTrue(lines[0].startswith("Model check failed: every snapshot has errors"))
+        self.assertIn("`s.errors <= s.requests` failed "
+                      "(checkpoints/02-relaxed-metrics/models/m2_model.cpp:9)", lines[1])
+        self.assertIn("start: requests_ = 0, errors_ = 0, bytes_sent_ = 0, "
+                      "active_connections_ = 0", text)
+        shown = steps(text)
+        self.assertEqual(len(shown), 9, text)
+        mine = [l for l in shown if l.startswith(fb.MARK)]
+        self.assertEqual(len(mine), 8)
+        self.assertRegex(shown[1], r"^>>  2  thread 0  fetch_add errors_: 0 -> 1 +"
+                                   + re.escape(f"{M2}:78  errors_.fetch_add(1, "
+                                               "std::memory_order_relaxed);") + "$")
+        self.assertRegex(shown[5], r"^>>  6  thread 2  read requests_ = 1 \(an older value\) +"
+                                   + re.escape(f"{M2}:119"))
+        self.assertIn("        ^ read 1 although 2 was already stored by thread 1 (step 3): "
+                      "nothing orders this load after that store", text)
+        self.assertRegex(shown[-1], r"^    9  thread 2  the check fails +checkpoints/02-relaxed"
+                                    r"-metrics/models/m2_model.cpp:9  RL_ASSERT")
+        self.assertIn("Yet at step 5 thread 2 had already read what thread 1 wrote at step 4, "
+                      "AFTER step 3.", text)
+        self.assertIn("which of these steps would have to synchronize with which? Does your "
+                      "code make step 4 and step 5 do that", text)
+        self.assertNotRegex(text, NOISE)
+        self.assertLessEqual(len(lines), relacy.MAX_LINES)
+
+    def test_no_message_names_an_order(self):
+        """The student's own source text may say an order; nothing the tool writes does."""
+        for name in ("m2_relaxed_error", "m2_all_relaxed", "m2_loads_swapped",
+                     "m4_max_load_store", "m4_spurious_cas"):
+            text = relacy.model_excerpt(fixture(name), BARE)
+            self.assertNotRegex(text, ORDERS, name)
+            self.assertNotRegex(relacy.model_headline(fixture(name), BARE), ORDERS, name)
+
+    def test_without_source_lines_every_step_still_has_its_place(self):
+        text = relacy.model_excerpt(fixture("m2_all_relaxed"), BARE)
+        self.assertIn(f"{M2}:78", text)
+        self.assertIn("read atomic", text)   # names come from the source; else letters
+        self.assertIn("^ read 1 although 2 was already stored by thread 1 (step 3)", text)
+
+    def test_loads_in_the_other_order(self):
+        text = relacy.model_excerpt(fixture("m2_loads_swapped"), PATHS)
+        self.assertIn("At step 5 thread 2 read requests_ = 1, although thread 1 had stored 2 "
+                      "at step 3.", text)
+        self.assertNotIn("Yet at", text)        # nothing thread 2 read before bridges to it
+        self.assertIn("Ask: what in thread 2's steps before step 5 observes thread 1's work "
+                      "after step 3", text)
+
+    def test_lost_update_from_a_load_and_a_store(self):
+        text = relacy.model_excerpt(fixture("m4_max_load_store"), BARE)
+        self.assertIn("start: atomic A = UINT64_MAX, atomic B = 0", text)
+        self.assertIn("Thread 0 read atomic B at step 4 and wrote it at step 8; in between, "
+                      "thread 1 wrote it at step 7, and step 8 overwrote that.", text)
+        self.assertIn("failed spuriously: read UINT64_MAX, expected UINT64_MAX", text)
+        self.assertIn("(every thread has finished; the model checks the result)\n>>  9", text)
+        self.assertNotRegex(text, NOISE)
+
+    def test_spurious_failure(self):
+        text = relacy.model_excerpt(fixture("m4_spurious_cas"), BARE)
+        self.assertIn("At step 2 compare_exchange_weak failed although the value was the "
+                      "expected one", text)
+        self.assertRegex(text, r">>  2  thread 0  CAS atomic A failed spuriously: read 0, "
+                               r"expected 0 +starter/04-cas-min-max/bounded_counter.hpp:48")
+
+    def test_model_steps_are_shown_unmarked_and_named(self):
+        root = Path("/work/wt/modelfb")
+        lines = {("checkpoints/06-ordering-benchmarks/models/relacy_models.cpp", n): t
+                 for n, t in [(82, "      data($).store(42, rl::mo_relaxed);"),
+                              (83, "      ready($).store(1, Store);"),
+                              (84, "    } else if (ready($).load(Load) == 1) {"),
+                              (85, "      RL_ASSERT(data($).load(rl::mo_relaxed) == 42);")]}
+        text = relacy.model_excerpt(fixture("m6_instructor_message_passing"),
+                                    fb.Paths(root, None, "starter",
+                                             lambda s, n: lines.get((s, n))))
+        self.assertFalse([l for l in steps(text) if l.startswith(fb.MARK)])
+        self.assertIn("start: data = 0, ready = 0", text)
+        self.assertIn("^ read 0 although 42 was already stored by thread 0 (step 1)", text)
+
+    def test_one_line(self):
+        line = fb.one_line(fixture("m2_relaxed_error"), PATHS)
+        self.assertTrue(line.startswith("model check: every snapshot has errors <= requests"))
+        self.assertTrue(line.endswith(f"(a load at {M2}:119 read an older value)"), line)
+        self.assertEqual(fb.one_line(fixture("m4_spurious_cas"), BARE),
+                         "model check: try_increment() below the limit succeeds, even when "
+                         "compare_exchange_weak fails spuriously: violated")
+
+
+class NoiseAndLimitsTest(unittest.TestCase):
+    def test_steps_of_the_stand_in_have_no_place(self):
+        raw = fixture("m2_relaxed_error").replace(
+            "/tmp/GF/tree/02-relaxed-metrics/metrics_collector.hpp(78)",
+            "/tmp/GF/main/checkpoints/common/relacy/atomic(40)")
+        text = relacy.model_excerpt(raw, PATHS)
+        self.assertNotIn("common/relacy", text)
+        self.assertRegex(text, r"\n    2  thread 0  fetch_add errors_: 0 -> 1\n")
+
+    def test_a_long_history_is_cut_to_the_steps_that_matter(self):
+        raw = fixture("m2_relaxed_error").splitlines()
+        at = raw.index("[10] 0: [THREAD FINISHED], in fiber_proc_impl, "
+                       "/usr/include/relacy/context.hpp(457)")
+        extra = [f"[{n}] 0: <0x5640af17b020> atomic load, value=0, order=relaxed, in "
+                 "snapshot, /tmp/GF/tree/02-relaxed-metrics/metrics_collector.hpp(121)"
+                 for n in range(100, 160)]
+        text = relacy.model_excerpt("\n".join(raw[:at] + extra + raw[at:]), PATHS)
+        self.assertLessEqual(len(text.splitlines()), relacy.MAX_LINES + 2, text)
+        self.assertIn("steps not shown", text)
+        self.assertIn("^ read 1 although 2 was already stored by thread 1", text)
+        self.assertIn("the check fails", text)
+
+    def test_other_results_are_named_in_words(self):
+        raw = fixture("m4_spurious_cas").replace("USER ASSERT FAILED (assertion: "
+                                                 "c.try_increment())", "LIVELOCK")
+        self.assertIn("(a livelock", fb.one_line(raw, BARE))
+        self.assertIn("LIVELOCK".lower(), relacy.model_excerpt(raw, BARE))
+
+    def test_a_report_without_history_is_not_a_model_report(self):
+        self.assertEqual(relacy.model_excerpt("USER ASSERT FAILED (assertion: x)\n", BARE), "")
+
+
+if __name__ == "__main__":
+    unittest.main()
