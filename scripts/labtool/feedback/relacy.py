@@ -46,7 +46,7 @@ _RESULTS = {
     "INCONSISTENT TEST SUITE": "the model itself is inconsistent",
 }
 _RESULT_LINE = re.compile(r"^(?P<result>" + "|".join(re.escape(r) for r in _RESULTS)
-                          + r")(?: \((?:assertion: )?(?P<what>.*)\))?$")
+                          + r")(?: \((?:assertion: (?P<what>.*)|.*)\))?$")
 _PROPERTY = re.compile(r"^model(?: [\w.-]+)?: (?P<what>.+)$")
 _HISTORY = re.compile(r"^execution history \((\d+)\):\s*$")
 _STEP = re.compile(r"^\[(?P<n>\d+)\] (?P<thread>\d+): (?P<event>.*), in (?P<func>[^,]*), "
@@ -62,14 +62,16 @@ _CAS = re.compile(r"^CAS (?P<ok>succ|fail) (?P<spurious>\[SPURIOUSLY\] )?(?:\[AB
                   r"orig=(?P<prev>.*?), cmp=(?P<cmp>.*?), xchg=(?P<value>.*?), "
                   r"order=(?P<order>\w+)$")
 _FENCE = re.compile(r"^(?P<order>\w+) fence$")
+_PLAIN = re.compile(r"^(?P<op>load|store), value=(?P<value>.*)$")     # an rl::var (not atomic)
 _MARKER = re.compile(r"^\[(?P<what>[A-Z ]+)\]$")
 # Files that are Relacy's or the course's machinery, never a place to look for the bug.
 _MACHINERY = re.compile(r"(?:^|/)(?:relacy/[\w./-]+|checkpoints/common/relacy/[\w./-]+)$")
 # "name.load(", "name->store(", "this->name.fetch_add(": the atomic a source line operates on.
-_OPERAND = re.compile(r"([A-Za-z_]\w*)\s*(?:\(\$\))?\s*(?:\.|->)\s*(load|store|exchange|fetch_\w+|"
+_OPERAND = re.compile(r"([A-Za-z_]\w*)\s*(?:\((?:\$|RL_INFO)\))?\s*(?:\.|->)\s*(load|store|exchange|fetch_\w+|"
                       r"compare_exchange_\w+)\s*\(")
 _OPS = {"load": ("load",), "store": ("store",), "rmw": ("exchange", "fetch_"),
         "cas": ("compare_exchange",)}
+_PLAIN_OPERAND = re.compile(r"([A-Za-z_]\w*)\s*\((?:\$|RL_INFO)\)")   # Relacy's var(RL_INFO)
 
 MAX_LINES = 40
 
@@ -79,7 +81,8 @@ class Step:
     """One step of the failing execution."""
     number: int            # Relacy's index in the history
     thread: int
-    kind: str              # load, store, rmw, cas, fence, marker, result, other
+    kind: str              # load, store, rmw, cas, fence, plain-load, plain-store, marker,
+                           # result, other
     func: str
     path: str              # as shown ("" for Relacy's and the stand-in's own files)
     line: int
@@ -190,6 +193,8 @@ def _step(m: re.Match, paths: Paths) -> Step:
         step.expected = r.group("cmp")
     elif r := _FENCE.match(event):
         step.kind, step.order = "fence", r.group("order")
+    elif r := _PLAIN.match(event):
+        step.kind, step.value = "plain-" + r.group("op"), r.group("value")
     elif _MARKER.match(event):
         step.kind = "marker"
     elif _RESULT_LINE.match(event):
@@ -204,9 +209,17 @@ def _names(steps: list[Step], paths: Paths) -> dict[str, str]:
     (`requests_` in `requests_.fetch_add(1, ...)`), else "atomic A", "atomic B", ..."""
     names: dict[str, str] = {}
     for s in steps:
-        if not s.addr or s.addr in names or s.kind not in _OPS:
+        if not s.addr or s.addr in names:
             continue
         source = _source(s, paths)
+        if s.kind.startswith("plain-"):
+            plain = set(_PLAIN_OPERAND.findall(source or "")) - set(
+                n for n, _ in _OPERAND.findall(source or ""))
+            if len(plain) == 1 and (name := plain.pop()) not in names.values():
+                names[s.addr] = name
+            continue
+        if s.kind not in _OPS:
+            continue
         found = {name for name, op in _OPERAND.findall(source or "")
                  if op.startswith(_OPS[s.kind])}
         if len(found) == 1 and (name := found.pop()) not in names.values():
@@ -282,6 +295,17 @@ def _lost_write(steps: list[Step]) -> tuple[Step, Step, Step] | None:
     return None
 
 
+def _race(steps: list[Step]) -> tuple[Step, Step] | None:
+    """(the racing access, the other thread's conflicting write) of a data race: the last
+    plain access and the newest plain write of another thread to the same variable."""
+    access = next((s for s in reversed(steps) if s.kind.startswith("plain-")), None)
+    if access is None:
+        return None
+    write = next((s for s in reversed(steps[:steps.index(access)]) if s.addr == access.addr
+                  and s.kind == "plain-store" and s.thread != access.thread), None)
+    return (access, write) if write is not None else None
+
+
 # --- rendering ----------------------------------------------------------------------------
 
 # Values a student recognizes by name (an empty minimum starts at the largest value).
@@ -308,6 +332,10 @@ def _effect(s: Step, name: str) -> str:
         return f"CAS {name} {why}: read {_v(s.prev)}, expected {_v(s.expected)}"
     if s.kind == "fence":
         return f"{s.order} fence"
+    if s.kind == "plain-load":
+        return f"read {name} = {_v(s.value)} (not atomic)"
+    if s.kind == "plain-store":
+        return f"write {name} = {_v(s.value)} (not atomic)"
     if s.kind == "result":
         return "the check fails" if s.text.startswith("USER") else s.text.split(" (")[0].lower()
     return re.sub(r"\s+", " ", s.text)[:60]
@@ -361,10 +389,10 @@ def model_excerpt(output: str, paths: Paths) -> str:
         out.append(f"The model's check `{report.assertion}` failed{at} in this execution, "
                    "which the C++ memory model allows:")
     elif report.result:
-        out.append(f"Relacy: {report.result.lower()}: "
-                   + _RESULTS.get(report.result, "") + ". The execution:")
+        out.append(f"What went wrong: {_RESULTS.get(report.result, report.result.lower())}, in "
+                   "this execution:")
 
-    setup = [s for s in steps if s.phase == "setup" and s.writes]
+    setup = [s for s in steps if s.phase == "setup" and (s.writes or s.kind == "plain-store")]
     if setup:
         first: dict[str, str] = {}
         for s in setup:
@@ -375,9 +403,12 @@ def model_excerpt(output: str, paths: Paths) -> str:
     lost = _lost_write(steps) if not stale else None
     shown = [s for s in steps if s.phase != "setup" and (s.addr or s.kind in ("fence", "result"))
              or s.kind == "result"]
+    race = _race(steps) if report.result == "DATA RACE" else None
     key = {s.number for s in shown if s.kind == "result"}
     if lost:
         key |= {s.number for s in lost}
+    if race:
+        key |= {s.number for s in race}
     for st in stale[:3]:
         key |= {st.load.number, st.latest.number}
         if st.bridge:
@@ -459,6 +490,14 @@ def _questions(report: ModelReport, stale: list[Stale], lost, label: dict[int, i
                        "does that observation make the store visible too?")
         out.append("A test on x86 almost never shows this: the hardware keeps loads in order. "
                    "The C++ memory model does not, unless happens-before says so.")
+    elif report.result == "DATA RACE" and (race := _race(report.steps)) is not None:
+        read, write = race
+        out.append(f"At {n(read)} thread {read.thread} read {names.get(read.addr, 'a variable')}"
+                   f", which is not atomic, while thread {write.thread}'s write at {n(write)} "
+                   f"did not happen before it: a data race (undefined behaviour), whatever "
+                   f"value it read.")
+        out.append(f"Ask: which steps between {n(write)} and {n(read)} could carry that write "
+                   f"to thread {read.thread}, and what does each of them order?")
     elif lost:
         read, write, other = lost
         out.append(f"Thread {write.thread} read {names.get(read.addr, 'the atomic')} at "
