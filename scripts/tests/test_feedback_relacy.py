@@ -16,6 +16,13 @@ one mistake planted:
   relacy_m6_instructor_message_passing   the instructor model `m6_models
                                message_passing_relaxed` (checkpoints/06-.../models), built
                                in /work/wt/modelfb: no student file in it
+  relacy_harness_m2_*          the course's own harness (m2_models, student preset, clang 14)
+                               on /tmp/mfb/trk, a copy of solutions/ with record_error()
+                               relaxed: both model checkpoints of milestone 2, doctest's
+                               output included
+  relacy_lesson*               the lessons' model examples (lessons/NN-name/examples/
+                               *_model.cpp, student preset), wrong version: what each
+                               lesson's "Checking orders with a model checker" shows
 The planted trees were /tmp/GF/tree (the track) and /tmp/GF/main (the repository); the
 source lines a test shows are given by SOURCES (the trees were changed between captures).
 """
@@ -179,6 +186,46 @@ class ExcerptTest(unittest.TestCase):
         self.assertEqual(fb.one_line(fixture("m4_spurious_cas"), BARE),
                          "model check: try_increment() below the limit succeeds, even when "
                          "compare_exchange_weak fails spuriously: violated")
+
+
+HARNESS = fb.Paths(Path("/work/main"), Path("/tmp/mfb/trk"), "starter",
+                   lambda shown, n: SOURCES.get((shown, n)))
+
+
+class HarnessTest(unittest.TestCase):
+    """The course's model executables: doctest around Relacy's report."""
+
+    def test_errors_above_requests(self):
+        raw = fixture("harness_m2_relaxed_error")
+        self.assertTrue(fb.has_model_report(raw))
+        text = fb.failure_detail(raw, HARNESS)
+        self.assertTrue(text.startswith("Model check failed: every snapshot has errors <= "
+                                        "requests (2 writers: request then error; 1 reader)"))
+        self.assertIn("(checkpoints/02-relaxed-metrics/model_metrics_collector.cpp:24)", text)
+        self.assertRegex(text, r">>  2  thread 0  fetch_add errors_: 0 -> 1 +" + re.escape(
+            f"{M2}:78  errors_.fetch_add(1, std::memory_order_relaxed);"))
+        self.assertIn("^ read 1 although 2 was already stored by thread 1 (step 3): nothing "
+                      "orders this load after that store", text)
+        self.assertNotRegex(text, NOISE)
+        self.assertNotRegex(text, r"doctest|FATAL ERROR|lab_model\.hpp|TEST CASE")
+        self.assertEqual(fb.one_line(raw, HARNESS),
+                         "model check: every snapshot has errors <= requests (2 writers: request "
+                         f"then error; 1 reader): violated (a load at {M2}:119 read an older "
+                         "value)")
+
+    def test_a_data_race_on_the_models_payload(self):
+        raw = fixture("harness_m2_relaxed_error_payload")
+        text = relacy.model_excerpt(raw, HARNESS)
+        self.assertIn("What went wrong: a data race on a non-atomic variable", text)
+        self.assertIn("start: requests_ = 0, errors_ = 0, bytes_sent_ = 0, "
+                      "active_connections_ = 0, variable A = 0", text)
+        self.assertRegex(text, r"\n    1  thread 0  write variable A = 42 \(not atomic\)  "
+                               r"checkpoints/02-relaxed-metrics/model_metrics_collector.cpp:40")
+        self.assertIn("At step 8 thread 1 read variable A, which is not atomic, while thread 0's "
+                      "write at step 1 did not happen before it: a data race", text)
+        self.assertIn("Ask: which steps between step 1 and step 8 could carry that write to "
+                      "thread 1, and what does each of them order?", text)
+        self.assertNotRegex(text, ORDERS)
 
 
 class NoiseAndLimitsTest(unittest.TestCase):

@@ -227,7 +227,8 @@ def _names(steps: list[Step], paths: Paths) -> dict[str, str]:
     letters = iter("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
     for s in steps:
         if s.addr and s.addr not in names:
-            names[s.addr] = f"atomic {next(letters, '?')}"
+            kind = "variable" if s.kind.startswith("plain-") else "atomic"
+            names[s.addr] = f"{kind} {next(letters, '?')}"
     return names
 
 
@@ -345,7 +346,7 @@ def _where(s: Step, paths: Paths) -> str:
     if not s.path:
         return ""
     where = f"{s.path}:{s.line}"
-    source = _source(s, paths) if s.mine or s.kind == "result" else None
+    source = _source(s, paths)
     if source:
         where += "  " + (source if len(source) <= 80 else source[:77] + "...")
     return where
