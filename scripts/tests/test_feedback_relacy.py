@@ -229,6 +229,30 @@ class HarnessTest(unittest.TestCase):
                                                           Path("/tmp/mfb/trk"))), ORDERS)
 
 
+ROOT = HERE.parents[1]
+LESSONS = {"02-relaxed-metrics": "lesson02_publish", "03-histogram": "lesson03_upload_progress",
+           "04-cas-min-max": "lesson04_withdraw", "06-ordering-benchmarks": "lesson06_fence_first"}
+
+
+class LessonTest(unittest.TestCase):
+    """Each lesson's "Checking orders with a model checker" shows its model's real history and
+    the feedback rendered from it: the text in the lesson is what this module prints."""
+
+    def test_each_lesson_shows_what_the_feedback_renders(self):
+        for lesson, name in LESSONS.items():
+            track = ROOT / "lessons" / lesson / "examples"
+            label = f"lessons/{lesson}/examples"
+            paths = fb.Paths(ROOT, track, label, fb.source_reader(ROOT, track, label))
+            rendered = fb.failure_detail(fixture(name), paths)
+            readme = (ROOT / "lessons" / lesson / "README.md").read_text()
+            self.assertIn("## Checking orders with a model checker", readme)
+            self.assertIn("```text\n" + rendered + "\n```", readme, lesson)
+            self.assertRegex(readme, r"<details><summary>Answer</summary>", lesson)
+            # the raw history shown is the fixture's (addresses and all)
+            history = [l for l in fixture(name).splitlines() if l.startswith("[")]
+            self.assertIn("\n".join(history[:len(history) // 2]), readme, lesson)
+
+
 class NoiseAndLimitsTest(unittest.TestCase):
     def test_steps_of_the_stand_in_have_no_place(self):
         raw = fixture("m2_relaxed_error").replace(
