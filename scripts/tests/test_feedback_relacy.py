@@ -1,4 +1,4 @@
-"""Tests of scripts/labtool/feedback/relacy.py on real Relacy outputs.
+"""Tests of scripts/labtool/feedback/relacy.py and model_timeline.py on real Relacy outputs.
 
 Run: python3 -m unittest discover -s scripts/tests -t scripts -p 'test_feedback_relacy.py'
 
@@ -38,7 +38,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from labtool import feedback as fb  # noqa: E402
-from labtool.feedback import relacy  # noqa: E402
+from labtool.feedback import model_timeline, relacy  # noqa: E402
 
 FIXTURES = HERE / "fixtures" / "feedback"
 M2 = "starter/02-relaxed-metrics/metrics_collector.hpp"
@@ -125,24 +125,24 @@ class ExcerptTest(unittest.TestCase):
         self.assertIn("which of these steps would have to synchronize with which? Does your "
                       "code make step 4 and step 5 do that", text)
         self.assertNotRegex(text, NOISE)
-        self.assertLessEqual(len(lines), relacy.MAX_LINES)
+        self.assertLessEqual(len(lines), model_timeline.MAX_LINES)
 
     def test_no_message_names_an_order(self):
         """The student's own source text may say an order; nothing the tool writes does."""
         for name in ("m2_relaxed_error", "m2_all_relaxed", "m2_loads_swapped",
                      "m4_max_load_store", "m4_spurious_cas"):
-            text = relacy.model_excerpt(fixture(name), BARE)
+            text = fb.model_excerpt(fixture(name), BARE)
             self.assertNotRegex(text, ORDERS, name)
-            self.assertNotRegex(relacy.model_headline(fixture(name), BARE), ORDERS, name)
+            self.assertNotRegex(fb.model_headline(fixture(name), BARE), ORDERS, name)
 
     def test_without_source_lines_every_step_still_has_its_place(self):
-        text = relacy.model_excerpt(fixture("m2_all_relaxed"), BARE)
+        text = fb.model_excerpt(fixture("m2_all_relaxed"), BARE)
         self.assertIn(f"{M2}:78", text)
         self.assertIn("read atomic", text)   # names come from the source; else letters
         self.assertIn("^ read 1 although 2 was already stored by thread 1 (step 3)", text)
 
     def test_loads_in_the_other_order(self):
-        text = relacy.model_excerpt(fixture("m2_loads_swapped"), PATHS)
+        text = fb.model_excerpt(fixture("m2_loads_swapped"), PATHS)
         self.assertIn("At step 5 thread 2 read requests_ = 1, although thread 1 had stored 2 "
                       "at step 3.", text)
         self.assertNotIn("Yet at", text)        # nothing thread 2 read before bridges to it
@@ -150,7 +150,7 @@ class ExcerptTest(unittest.TestCase):
                       "after step 3", text)
 
     def test_lost_update_from_a_load_and_a_store(self):
-        text = relacy.model_excerpt(fixture("m4_max_load_store"), BARE)
+        text = fb.model_excerpt(fixture("m4_max_load_store"), BARE)
         self.assertIn("start: atomic A = UINT64_MAX, atomic B = 0", text)
         self.assertIn("Thread 0 read atomic B at step 4 and wrote it at step 8; in between, "
                       "thread 1 wrote it at step 7, and step 8 overwrote that.", text)
@@ -159,7 +159,7 @@ class ExcerptTest(unittest.TestCase):
         self.assertNotRegex(text, NOISE)
 
     def test_spurious_failure(self):
-        text = relacy.model_excerpt(fixture("m4_spurious_cas"), BARE)
+        text = fb.model_excerpt(fixture("m4_spurious_cas"), BARE)
         self.assertIn("At step 2 compare_exchange_weak failed although the value was the "
                       "expected one", text)
         self.assertRegex(text, r">>  2  thread 0  CAS atomic A failed spuriously: read 0, "
@@ -172,7 +172,7 @@ class ExcerptTest(unittest.TestCase):
                               (83, "      ready($).store(1, Store);"),
                               (84, "    } else if (ready($).load(Load) == 1) {"),
                               (85, "      RL_ASSERT(data($).load(rl::mo_relaxed) == 42);")]}
-        text = relacy.model_excerpt(fixture("m6_instructor_message_passing"),
+        text = fb.model_excerpt(fixture("m6_instructor_message_passing"),
                                     fb.Paths(root, None, "starter",
                                              lambda s, n: lines.get((s, n))))
         self.assertFalse([l for l in steps(text) if l.startswith(fb.MARK)])
@@ -215,7 +215,7 @@ class HarnessTest(unittest.TestCase):
 
     def test_a_data_race_on_the_models_payload(self):
         raw = fixture("harness_m2_relaxed_error_payload")
-        text = relacy.model_excerpt(raw, HARNESS)
+        text = fb.model_excerpt(raw, HARNESS)
         self.assertIn("What went wrong: a data race on a non-atomic variable", text)
         self.assertIn("start: requests_ = 0, errors_ = 0, bytes_sent_ = 0, "
                       "active_connections_ = 0, variable A = 0", text)
@@ -225,7 +225,7 @@ class HarnessTest(unittest.TestCase):
                       "write at step 1 did not happen before it: a data race", text)
         self.assertIn("Ask: which steps between step 1 and step 8 could carry that write to "
                       "thread 1, and what does each of them order?", text)
-        self.assertNotRegex(relacy.model_excerpt(raw, fb.Paths(Path("/work/main"),
+        self.assertNotRegex(fb.model_excerpt(raw, fb.Paths(Path("/work/main"),
                                                           Path("/tmp/mfb/trk"))), ORDERS)
 
 
@@ -258,7 +258,7 @@ class NoiseAndLimitsTest(unittest.TestCase):
         raw = fixture("m2_relaxed_error").replace(
             "/tmp/GF/tree/02-relaxed-metrics/metrics_collector.hpp(78)",
             "/tmp/GF/main/checkpoints/common/relacy/atomic(40)")
-        text = relacy.model_excerpt(raw, PATHS)
+        text = fb.model_excerpt(raw, PATHS)
         self.assertNotIn("common/relacy", text)
         self.assertRegex(text, r"\n    2  thread 0  fetch_add errors_: 0 -> 1\n")
 
@@ -269,8 +269,8 @@ class NoiseAndLimitsTest(unittest.TestCase):
         extra = [f"[{n}] 0: <0x5640af17b020> atomic load, value=0, order=relaxed, in "
                  "snapshot, /tmp/GF/tree/02-relaxed-metrics/metrics_collector.hpp(121)"
                  for n in range(100, 160)]
-        text = relacy.model_excerpt("\n".join(raw[:at] + extra + raw[at:]), PATHS)
-        self.assertLessEqual(len(text.splitlines()), relacy.MAX_LINES + 2, text)
+        text = fb.model_excerpt("\n".join(raw[:at] + extra + raw[at:]), PATHS)
+        self.assertLessEqual(len(text.splitlines()), model_timeline.MAX_LINES + 2, text)
         self.assertIn("steps not shown", text)
         self.assertIn("^ read 1 although 2 was already stored by thread 1", text)
         self.assertIn("the check fails", text)
@@ -279,10 +279,10 @@ class NoiseAndLimitsTest(unittest.TestCase):
         raw = fixture("m4_spurious_cas").replace("USER ASSERT FAILED (assertion: "
                                                  "c.try_increment())", "LIVELOCK")
         self.assertIn("(a livelock", fb.one_line(raw, BARE))
-        self.assertIn("LIVELOCK".lower(), relacy.model_excerpt(raw, BARE))
+        self.assertIn("LIVELOCK".lower(), fb.model_excerpt(raw, BARE))
 
     def test_a_report_without_history_is_not_a_model_report(self):
-        self.assertEqual(relacy.model_excerpt("USER ASSERT FAILED (assertion: x)\n", BARE), "")
+        self.assertEqual(fb.model_excerpt("USER ASSERT FAILED (assertion: x)\n", BARE), "")
 
 
 if __name__ == "__main__":

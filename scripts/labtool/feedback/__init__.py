@@ -21,7 +21,7 @@ failed assertions:
   not_run_tests()      the tests that did not run (skipped, inconclusive), apart, with why;
   compile_failure()    "does not compile: <first compiler error>", then the diagnostics;
   model_excerpt()      a violated Relacy model: the property, then the counterexample as a
-                       short timeline (relacy.py); model_headline() its one line;
+                       short timeline (relacy.py, model_timeline.py); model_headline() its one line;
   tidy()               the same path and noise clean-up for any other text (compiler errors).
 
 Paths: a frame in a file under `Paths.track` (starter/, another tree, or a submission) is the
@@ -36,7 +36,8 @@ from typing import Iterable
 
 from .assertions import ASSERTION, doctest_failure, text_diff
 from .paths import Paths, show_path, source_reader, tidy
-from .relacy import has_model_report, model_excerpt, model_headline
+from .model_timeline import model_excerpt, model_headline
+from .relacy import has_model_report
 from .sanitizers import (MARK, has_sanitizer_report, parse_frame, sanitizer_excerpt,
                          sanitizer_headline)
 
