@@ -160,6 +160,7 @@ class ExcerptTest(unittest.TestCase):
 
     def test_spurious_failure(self):
         text = fb.model_excerpt(fixture("m4_spurious_cas"), BARE)
+        self.assertIn("lessons/04-cas-min-max/README.md", text)
         self.assertIn("At step 2 compare_exchange_weak failed although the value was the "
                       "expected one", text)
         self.assertRegex(text, r">>  2  thread 0  CAS atomic A failed spuriously: read 0, "
@@ -208,6 +209,8 @@ class HarnessTest(unittest.TestCase):
                       "orders this load after that store", text)
         self.assertNotRegex(text, NOISE)
         self.assertNotRegex(text, r"doctest|FATAL ERROR|lab_model\.hpp|TEST CASE")
+        self.assertIn('(lessons/02-relaxed-metrics/README.md, "Checking orders with a model '
+                      'checker")', text)
         self.assertEqual(fb.one_line(raw, HARNESS),
                          "model check: every snapshot has errors <= requests (2 writers: request "
                          f"then error; 1 reader): violated (a load at {M2}:119 read an older "
@@ -227,6 +230,41 @@ class HarnessTest(unittest.TestCase):
                       "thread 1, and what does each of them order?", text)
         self.assertNotRegex(fb.model_excerpt(raw, fb.Paths(Path("/work/main"),
                                                           Path("/tmp/mfb/trk"))), ORDERS)
+
+
+class GradeTest(unittest.TestCase):
+    def test_the_grader_reports_a_violated_model_with_the_same_timeline(self):
+        from labtool.grade.runner import _judge
+        from labtool.results import Status
+        raw = fixture("harness_m2_relaxed_error")
+        run = _judge(1, raw, 0.2, (False, "the report says a test case failed", []), HARNESS)
+        self.assertIs(run.status, Status.FAILED)
+        self.assertEqual(run.reason, fb.one_line(raw, HARNESS))
+        self.assertEqual(run.detail, fb.failure_detail(raw, HARNESS))
+        passed = _judge(0, raw, 0.2, (True, "", []), HARNESS)   # printed, but it passed
+        self.assertIs(passed.status, Status.PASSED)
+
+
+class CheckTest(unittest.TestCase):
+    def test_check_shows_a_models_counterexample_before_a_tests_report(self):
+        import contextlib
+        import io
+        from labtool import student
+        from labtool.course import Milestone, Test
+        from labtool.flow import Outcome
+        from labtool.results import Status, TestResult
+        tests = [Test("payload", 3, True), Test("model: errors", 3)]
+        m = Milestone(2, "02-relaxed-metrics", "R", [], [], tests)
+        results = [TestResult(m, tests[0], Status.FAILED,
+                              (FIXTURES / "tsan_m3_payload_race.txt").read_text()),
+                   TestResult(m, tests[1], Status.FAILED, fixture("harness_m2_relaxed_error"))]
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            student._report_failures(Outcome(results={2: results}), HARNESS)
+        text = out.getvalue()
+        self.assertIn("A failure, in full: m2/model: errors  (failed)", text)
+        self.assertIn("  Model check failed: every snapshot has errors <= requests", text)
+        self.assertIn(f"  >>  6  thread 2  read requests_ = 1 (an older value)", text)
 
 
 ROOT = HERE.parents[1]

@@ -181,6 +181,19 @@ def _keep(shown: list[Step], key: set[int], budget: int) -> set[int]:
     return keep
 
 
+# The lessons with a section "Checking orders with a model checker"; the others point to 2's.
+_MODEL_LESSONS = ("02-relaxed-metrics", "03-histogram", "04-cas-min-max",
+                  "06-ordering-benchmarks")
+
+
+def _lesson(report: ModelReport) -> str:
+    """Where a student learns to read this history: the milestone's lesson, else lesson 2."""
+    slug = next((m.group(1) for s in report.steps
+                 if (m := re.search(r"(?:^|/)(\d\d-[\w-]+)/", s.path))), "")
+    slug = slug if slug in _MODEL_LESSONS else _MODEL_LESSONS[0]
+    return f'lessons/{slug}/README.md, "Checking orders with a model checker"'
+
+
 def _questions(report: ModelReport, stale: list[Stale], lost, label: dict[int, int],
                names: dict[str, str]) -> list[str]:
     """What to ask of this history: never the answer, always the two steps to look at."""
@@ -188,7 +201,7 @@ def _questions(report: ModelReport, stale: list[Stale], lost, label: dict[int, i
         return f"step {label.get(step.number, '?')}"
 
     out = ["How to read it: steps are in the order they happened; each thread runs its own "
-           "steps in program order."]
+           "steps in program order (" + _lesson(report) + ")."]
     if stale:
         st = stale[0]
         var = names.get(st.load.addr, "the atomic")
