@@ -201,8 +201,9 @@ def _step(m: re.Match, paths: Paths) -> Step:
 # --- naming the atomics -------------------------------------------------------------------
 
 def atomic_names(steps: list[Step], paths: Paths) -> dict[str, str]:
-    """A name per atomic address: the variable a source line applies that operation to
-    (`requests_` in `requests_.fetch_add(1, ...)`), else "atomic A", "atomic B", ..."""
+    """A name per address: the variable a source line applies that operation to (`requests_`
+    in `requests_.fetch_add(1, ...)`, `payload` in `payload($) = 42`), else "atomic A",
+    "atomic B", ... ("variable C" for a plain one)."""
     names: dict[str, str] = {}
     for s in steps:
         if not s.addr or s.addr in names:
@@ -229,6 +230,7 @@ def atomic_names(steps: list[Step], paths: Paths) -> dict[str, str]:
 
 
 def source_text(step: Step, paths: Paths) -> str | None:
+    """The step's source line, stripped; None without a readable file."""
     if not step.path or paths.read_line is None:
         return None
     text = paths.read_line(step.path, step.line)
@@ -241,7 +243,6 @@ def source_text(step: Step, paths: Paths) -> str | None:
 class Stale:
     load: Step
     latest: Step            # the newest write to that atomic before the load
-    source: Step | None     # the write the load read from, when one is in the history
     bridge: tuple[Step, Step] | None = None   # (a read by the loader, the write it read), the
                                               # write coming after `latest` in its thread
 
@@ -255,6 +256,8 @@ def _writer_of(steps: list[Step], at: int, addr: str, value: str) -> Step | None
 
 
 def stale_loads(steps: list[Step]) -> list[Stale]:
+    """Every [NOT CURRENT] load: the newer write it missed, and the read before it (same
+    thread) that had already seen a later write of the missed write's thread, if any."""
     found = []
     for i, s in enumerate(steps):
         if s.kind != "load" or not s.stale:
@@ -262,7 +265,7 @@ def stale_loads(steps: list[Step]) -> list[Stale]:
         latest = next((w for w in reversed(steps[:i]) if w.addr == s.addr and w.writes), None)
         if latest is None:
             continue
-        stale = Stale(s, latest, _writer_of(steps, i, s.addr, s.value))
+        stale = Stale(s, latest)
         for j in range(i - 1, -1, -1):           # an earlier read of this thread that saw a
             r = steps[j]                           # later write of the latest's thread
             if r.thread != s.thread or not r.reads or r.addr == s.addr:
