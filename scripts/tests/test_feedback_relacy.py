@@ -20,6 +20,8 @@ one mistake planted:
                                on /tmp/mfb/trk, a copy of solutions/ with record_error()
                                relaxed: both model checkpoints of milestone 2, doctest's
                                output included
+  relacy_spin_livelock         a throwaway Relacy test (lessons/common/model_check.hpp): one
+                               thread spins on an acquire load of a flag nobody sets
   relacy_lesson*               the lessons' model examples (lessons/NN-name/examples/
                                *_model.cpp, student preset), wrong version: what each
                                lesson's "Checking orders with a model checker" shows
@@ -304,7 +306,7 @@ class NoiseAndLimitsTest(unittest.TestCase):
         raw = fixture("m2_relaxed_error").splitlines()
         at = raw.index("[10] 0: [THREAD FINISHED], in fiber_proc_impl, "
                        "/usr/include/relacy/context.hpp(457)")
-        extra = [f"[{n}] 0: <0x5640af17b020> atomic load, value=0, order=relaxed, in "
+        extra = [f"[{n}] 0: <0x5640af17b020> atomic load, value={n}, order=relaxed, in "
                  "snapshot, /tmp/GF/tree/02-relaxed-metrics/metrics_collector.hpp(121)"
                  for n in range(100, 160)]
         text = fb.model_excerpt("\n".join(raw[:at] + extra + raw[at:]), PATHS)
@@ -312,6 +314,16 @@ class NoiseAndLimitsTest(unittest.TestCase):
         self.assertIn("steps not shown", text)
         self.assertIn("^ read 1 although 2 was already stored by thread 1", text)
         self.assertIn("the check fails", text)
+
+    def test_a_spin_loop_is_one_line(self):
+        raw = fixture("spin_livelock")
+        text = fb.failure_detail(raw, fb.Paths(Path("/tmp/mfb")))
+        self.assertIn("What went wrong: the threads run forever without progress (a livelock", text)
+        self.assertRegex(text, r"\n    1  thread 0  read atomic A = 0 \(2000 times, to step 2000\)"
+                               r"  spin.cpp:5\n")
+        self.assertIn("Thread 0 repeated the same step (spin.cpp:5) 2000 times and the test "
+                      "never ended.", text)
+        self.assertLess(len(text.splitlines()), 12)
 
     def test_other_results_are_named_in_words(self):
         raw = fixture("m4_spurious_cas").replace("USER ASSERT FAILED (assertion: "

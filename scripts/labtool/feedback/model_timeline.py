@@ -132,8 +132,9 @@ def model_excerpt(output: str, paths: Paths) -> str:
         if st.bridge:
             key |= {st.bridge[0].number, st.bridge[1].number}
     budget = MAX_LINES - len(out) - 10          # room for the questions
-    keep = _keep(shown, key, budget)
     label = {s.number: i for i, s in enumerate(shown, 1)}
+    shown, repeats = _fold(shown, key)
+    keep = _keep(shown, key, budget)
 
     width = max((len(_effect(s, names.get(s.addr, ""))) for s in shown), default=0)
     width = min(width, 44)
@@ -152,6 +153,9 @@ def model_excerpt(output: str, paths: Paths) -> str:
             after = True
         mark = MARK if s.mine else "  "
         effect = _effect(s, names.get(s.addr, ""))
+        if s.number in repeats:
+            times, last = repeats[s.number]
+            effect += f" ({times} times, to step {label[last]})"
         out.append(f"{mark} {label[s.number]:>2}  thread {s.thread}  {effect:<{width}}  "
                    f"{_where(s, paths)}".rstrip())
         if s.number in notes:
@@ -165,6 +169,25 @@ def model_excerpt(output: str, paths: Paths) -> str:
     out.append("")
     out.extend(_questions(report, stale, lost, label, names))
     return "\n".join(out[:MAX_LINES + 6])
+
+
+def _fold(shown: list[Step], key: set[int]) -> tuple[list[Step], dict[int, tuple[int, int]]]:
+    """Runs of the same step repeated by one thread (a spin loop) as their first step, with
+    {first step's number: (times, last step's number)}."""
+    def same(a: Step, b: Step) -> bool:
+        return (a.thread, a.kind, a.addr, a.value, a.prev, a.path, a.line, a.stale) == \
+               (b.thread, b.kind, b.addr, b.value, b.prev, b.path, b.line, b.stale)
+    kept: list[Step] = []
+    repeats: dict[int, tuple[int, int]] = {}
+    for s in shown:
+        first = kept[-1] if kept else None
+        if first is not None and same(first, s) and s.number not in key \
+                and first.number not in key:
+            times, _ = repeats.get(first.number, (1, first.number))
+            repeats[first.number] = (times + 1, s.number)
+            continue
+        kept.append(s)
+    return kept, repeats
 
 
 def _keep(shown: list[Step], key: set[int], budget: int) -> set[int]:
@@ -229,6 +252,19 @@ def _questions(report: ModelReport, stale: list[Stale], lost, label: dict[int, i
                    f"value it read.")
         out.append(f"Ask: which steps between {n(write)} and {n(read)} could carry that write "
                    f"to thread {read.thread}, and what does each of them order?")
+    elif report.result in ("LIVELOCK", "DEADLOCK") and report.steps:
+        counts: dict[tuple[int, str, int], int] = {}
+        for st in report.steps:
+            if st.addr:
+                counts[(st.thread, st.path, st.line)] = counts.get(
+                    (st.thread, st.path, st.line), 0) + 1
+        if counts:
+            (thread, path, line), times = max(counts.items(), key=lambda kv: kv[1])
+            where = f" ({path}:{line})" if path else ""
+            out.append(f"Thread {thread} repeated the same step{where} {times} times and the "
+                       "test never ended.")
+        out.append("Ask: what is that loop waiting for, which step of another thread would end "
+                   "the wait, and does any thread still do that step?")
     elif lost:
         read, write, other = lost
         out.append(f"Thread {write.thread} read {names.get(read.addr, 'the atomic')} at "
