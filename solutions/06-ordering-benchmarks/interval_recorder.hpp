@@ -76,12 +76,12 @@ class IntervalRecorder {
     const std::uint64_t ticket = start_.fetch_add(1, std::memory_order_acquire);
     // order: acquire: a writer that entered just before the flip may already read the new
     // buffer; it must then see that buffer cleared (the reader cleared it before storing it).
-    Buffer* const buffer = active_.load(std::memory_order_acquire);
+    Buffer& buffer = buffers_[active_.load(std::memory_order_acquire)];
     // Solution: the buffer has many writers at once: each update is one read-modify-write.
     // order: relaxed: published to the reader by the release of leaving, below.
-    buffer->sum.fetch_add(value, std::memory_order_relaxed);
+    buffer.sum.fetch_add(value, std::memory_order_relaxed);
     // order: relaxed: as above.
-    buffer->counts[bucket].fetch_add(1, std::memory_order_relaxed);
+    buffer.counts[bucket].fetch_add(1, std::memory_order_relaxed);
     // Solution: leave the phase entered, not the current one (the reader may have flipped).
     // order: release: the reader's acquire load of this count then sees both adds above (and
     // whatever this thread did before record()).
@@ -99,8 +99,8 @@ class IntervalRecorder {
     const std::uint64_t old_phase = phase_of(start_.load(std::memory_order_relaxed));
     const std::uint64_t new_phase = old_phase ^ 1U;
     // order: relaxed: only this reader stores active_ (coherence).
-    Buffer* const retired = active_.load(std::memory_order_relaxed);
-    Buffer* const fresh = retired == &buffers_[0] ? &buffers_[1] : &buffers_[0];
+    const std::uint32_t retired_index = active_.load(std::memory_order_relaxed);
+    Buffer& retired = buffers_[retired_index];
 
     // Solution: no writer of the new phase exists yet (the previous call waited for every
     // writer of that phase value), so its leave count can be reset before the flip.
@@ -109,8 +109,8 @@ class IntervalRecorder {
     // Solution: switch the buffer FIRST, then flip. A writer that enters the new phase must find
     // the new buffer; flipped first, a writer could enter the new phase (not waited for) and
     // still write into the retired buffer while it is read.
-    // order: release: a writer that loads `fresh` (acquire) sees that it was cleared.
-    active_.store(fresh, std::memory_order_release);
+    // order: release: a writer that loads the new index (acquire) sees that buffer cleared.
+    active_.store(retired_index ^ 1U, std::memory_order_release);
     // order: release: the writers that enter the new phase read this value (or a later add of
     // its release sequence) with acquire and so see the buffer switch and the reset above.
     const std::uint64_t entered =
@@ -132,10 +132,10 @@ class IntervalRecorder {
     for (std::size_t b = 0; b <= N; ++b) {
       // order: relaxed: the acquire wait above ordered every writer of this buffer before us;
       // the next writer comes after the release store that makes it active again.
-      result.counts[b] = retired->counts[b].exchange(0, std::memory_order_relaxed);
+      result.counts[b] = retired.counts[b].exchange(0, std::memory_order_relaxed);
     }
     // order: relaxed: as above.
-    result.sum = retired->sum.exchange(0, std::memory_order_relaxed);
+    result.sum = retired.sum.exchange(0, std::memory_order_relaxed);
     return result;
   }
 
@@ -179,7 +179,7 @@ class IntervalRecorder {
   // of writers that entered it below. active_ shares its line: every writer reads it right after
   // entering, and only the reader writes it.
   alignas(64) std::atomic<std::uint64_t> start_{0};
-  std::atomic<Buffer*> active_{&buffers_[0]};
+  std::atomic<std::uint32_t> active_{0};  // the index of the active buffer in buffers_
   std::array<LeaveCount, 2> left_{};
   Buffer buffers_[2];
   const std::array<std::uint64_t, N> bounds_;  // read-only after construction

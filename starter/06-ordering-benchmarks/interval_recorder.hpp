@@ -137,7 +137,7 @@ class IntervalRecorder {
   // of writers that entered it below. active_ shares its line: every writer reads it right after
   // entering, and only the reader writes it.
   alignas(64) std::atomic<std::uint64_t> start_{0};
-  std::atomic<Buffer*> active_{&buffers_[0]};
+  std::atomic<std::uint32_t> active_{0};  // the index of the active buffer in buffers_
   std::array<LeaveCount, 2> left_{};
   Buffer buffers_[2];
   const std::array<std::uint64_t, N> bounds_;  // read-only after construction
