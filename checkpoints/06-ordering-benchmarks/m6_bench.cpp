@@ -17,6 +17,9 @@
 //     atomic_histogram (milestone 3's AtomicHistogram<10>), sharded_histogram (ShardedHistogram<10>),
 //     slot_histogram_128, slot_histogram_64, slot_histogram_branchy (a bare copy of the sharded
 //     slot layout, to separate the bucket search and the slot alignment), padded_slots_128
+//   interval_recorder (the stretch exercise's IntervalRecorder<10>: record() enters and leaves
+//   a phase around milestone 3's two adds), and on one thread its reader, take_interval():
+//   interval_take/idle (no writer) and interval_take/one_writer (one thread records meanwhile);
 //   and, on one thread, the bucket searches by themselves: bucket_search/lower_bound,
 //   bucket_search/branch_free, bucket_search/linear; and where the values come from:
 //   value_source/xorshift, value_source/table (bench_common.hpp explains the table).
@@ -29,6 +32,7 @@
 #include <atomic_counter.hpp>
 #include <ordered_counter.hpp>
 #include <sharded_counter.hpp>
+#include <interval_recorder.hpp>
 #include <sharded_histogram.hpp>
 
 #if defined(LAB_HAVE_M2)
@@ -233,6 +237,55 @@ void sharded_histogram(benchmark::State& state) {
   for (auto _ : state) {
     if (ok) h->record(values.next());
   }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// The stretch exercise's IntervalRecorder: the writer's cost at 1..N threads (same values as
+// the other histograms), and the reader's take_interval() latency.
+metrics::IntervalRecorder<10>& interval_recorder_instance() {
+  static metrics::IntervalRecorder<10> r(kHistogramBounds);
+  return r;
+}
+
+void interval_recorder(benchmark::State& state) {
+  metrics::IntervalRecorder<10>* r = nullptr;
+  const bool ok = ready(state, [&] {
+    r = &interval_recorder_instance();
+    r->record(1);
+  });
+  bench::Values values(state.thread_index());
+  for (auto _ : state) {
+    if (ok) r->record(values.next());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// take_interval() on the benchmark thread while `Writers` other threads record without pause
+// (each interval then holds whatever they recorded since the previous call).
+template <int Writers>
+void interval_take(benchmark::State& state) {
+  static metrics::IntervalRecorder<10>* r = nullptr;
+  const bool ok = ready(state, [&] {
+    static metrics::IntervalRecorder<10> instance(kHistogramBounds);
+    r = &instance;
+    r->record(1);
+    (void)r->take_interval();
+  });
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> writers;
+  for (int w = 0; ok && w < Writers; ++w) {
+    writers.emplace_back([&stop, w] {
+      bench::Values values(w + 1);
+      // order: relaxed: a stop flag; the join orders everything else.
+      while (!stop.load(std::memory_order_relaxed)) r->record(values.next());
+    });
+  }
+  for (auto _ : state) {
+    if (ok) benchmark::DoNotOptimize(r->take_interval());
+  }
+  // order: relaxed: as above.
+  stop.store(true, std::memory_order_relaxed);
+  for (std::thread& t : writers) t.join();
   state.SetItemsProcessed(state.iterations());
 }
 
@@ -503,6 +556,10 @@ void register_all() {
   scaling("atomic_histogram", atomic_histogram);
 #endif
   scaling("sharded_histogram", sharded_histogram);
+  scaling("interval_recorder", interval_recorder);
+  single("interval_take");
+  add_single("interval_take/idle", interval_take<0>);
+  add_single("interval_take/one_writer", interval_take<1>);
   scaling("slot_histogram_128", slot_histogram<SlotsAt0, true>);
   scaling("slot_histogram_64", slot_histogram<SlotsAt64, true>);
   scaling("slot_histogram_branchy", slot_histogram<SlotsAt0, false>);
