@@ -29,6 +29,7 @@ from .. import feedback
 from ..build import Tree, failure_summary
 from ..console import LabError, info
 from ..course import CHECKPOINTS, ROOT, CTestEntry, ctest_listing
+from ..cpus import usable_cpus
 from ..results import (INCONCLUSIVE_ADVICE, NOT_RUN_EXIT_CODE, RERUNS_OF_INCONCLUSIVE, Status,
                        TestResult, not_run_status)
 from .confine import GradingBox, run_checkpoint
@@ -43,8 +44,8 @@ def sanitizer_env() -> dict[str, str]:
 
 
 def cpu_count() -> int:
-    """CPUs this process may run on (the affinity mask, not the machine's total)."""
-    return len(os.sched_getaffinity(0))
+    """CPUs this process may run on (the affinity mask capped by the cgroup's CPU quota)."""
+    return usable_cpus()
 
 
 @dataclass
