@@ -97,12 +97,15 @@ _FILE_NOTE = re.compile(r"^(\d\d-[a-z0-9-]+)/([^:/]+): (.*)$")
 
 
 def file_notes(report: Report) -> list[tuple[str, str]]:
-    """(the path the student should hand in, what is wrong) for every graded file that was not
-    taken from the submission: missing, misnamed, ambiguous, a link or too large."""
+    """(the path the student should hand in, what is wrong) for every file of the graded
+    milestones (and of those they build on) that was not taken from the submission: missing,
+    misnamed, ambiguous, a link or too large."""
+    graded = {m.number for m in report.milestones}
+    graded |= {d for m in report.milestones for d in m.depends}     # their code is built too
     out = []
     for note in report.notes:
         m = _FILE_NOTE.match(note)
-        if m:
+        if m and int(m.group(1)[:2]) in graded:
             out.append((f"starter/{m.group(1)}/{m.group(2)}", m.group(3)))
     return out
 

@@ -4,7 +4,7 @@ whole folder). cli.py calls register() when the folder is present."""
 from __future__ import annotations
 
 from ..commands import Command, add_commands
-from . import export, grading_cases, selftest, stress
+from . import export, gradescope, grading_cases, selftest, stress
 
 COMMANDS = [
     Command("selftest", "Instructor: prove solutions pass, starters fail, mutants die.",
@@ -17,6 +17,9 @@ COMMANDS = [
             stress.add_stress_arguments, stress.run_stress),
     Command("export-student", "Instructor: write the student repository (no solutions).",
             export.add_export_arguments, export.run_export),
+    Command("gradescope-package",
+            "Instructor: write the Gradescope autograder zip of an assignment (from the "
+            "student release).", gradescope.add_arguments, gradescope.run),
 ]
 
 
