@@ -13,6 +13,7 @@ from pathlib import Path
 from ..console import LabError, info, paint, warn
 from ..course import Milestone, load_milestones
 from .args import Options
+from .class_report import class_report, read_student
 from .pipeline import grade_submission
 
 
@@ -22,6 +23,28 @@ _ARCHIVE = re.compile(r"\.(zip|tar|tar\.gz|tgz|tar\.bz2|tar\.xz)$", re.I)
 def _batch_name(path: Path) -> str:
     name = _ARCHIVE.sub("", path.name) if path.is_file() else path.name
     return re.sub(r"[^A-Za-z0-9._@+-]", "_", name) or "submission"
+
+
+def batch_entries(folder: Path) -> list[tuple[Path, str]]:
+    """(submission, its name in OUT) for every folder or archive of a batch folder."""
+    entries = sorted(p for p in folder.iterdir()
+                     if not p.name.startswith(".") and (p.is_dir() or _ARCHIVE.search(p.name)))
+    out, seen = [], set()
+    for entry in entries:
+        name = _batch_name(entry)
+        while name in seen:
+            name += "_"
+        seen.add(name)
+        out.append((entry, name))
+    return out
+
+
+def write_class_report(folder: Path, out: Path, milestones: list[Milestone]) -> Path:
+    """OUT/class-report.md (and its chart and the ORDERING.md review) of a graded batch."""
+    students = [read_student(name, out, entry, milestones)
+                for entry, name in batch_entries(folder)]
+    class_report(out, students, milestones)
+    return out / "class-report.md"
 
 
 def write_grades_csv(out: Path, names: list[str], milestones: list[Milestone]) -> Path:
@@ -59,15 +82,9 @@ def run_batch(folder: Path, out: Path, work: Path, opts: Options, force: bool) -
     if not folder.is_dir():
         raise LabError(f"--batch {folder}: not a directory")
     out.mkdir(parents=True, exist_ok=True)
-    entries = sorted(p for p in folder.iterdir()
-                     if not p.name.startswith(".") and (p.is_dir() or _ARCHIVE.search(p.name)))
-    names, seen = [], set()
-    for entry in entries:
-        name = _batch_name(entry)
-        while name in seen:
-            name += "_"
-        seen.add(name)
-        names.append(name)
+    pairs = batch_entries(folder)
+    entries = [e for e, _ in pairs]
+    names = [n for _, n in pairs]
     all_ms = load_milestones()
     graded = [m for m in all_ms if opts.only is None or m.number in opts.only]
     errors = 0
@@ -97,7 +114,29 @@ def run_batch(folder: Path, out: Path, work: Path, opts: Options, force: bool) -
             shutil.rmtree(tree, ignore_errors=True)
         write_grades_csv(out, names, graded)
     path = write_grades_csv(out, names, graded)
-    print(f"\n{len(entries)} submission(s); grades in {path}"
+    report = write_class_report(folder, out, graded)
+    print(f"\n{len(entries)} submission(s); grades in {path}, the class at a glance in {report}"
           + (f"; {errors} with grader errors" if errors else ""))
     return 2 if errors else 0
 
+
+
+# --- `scripts/lab class-report` ------------------------------------------------------------------
+
+def add_class_report_arguments(p) -> None:
+    p.add_argument("out", help="the --out folder of a `scripts/lab grade --batch` run")
+    p.add_argument("--submissions", required=True, metavar="DIR",
+                   help="the batch's submissions folder (the --batch DIR), for the files")
+
+
+def run_class_report(args) -> int:
+    out, folder = Path(args.out), Path(args.submissions)
+    if not (out / "grades.csv").is_file():
+        raise LabError(f"{out} has no grades.csv: give the --out folder of a "
+                       "`scripts/lab grade --batch DIR --out OUT` run")
+    if not folder.is_dir():
+        raise LabError(f"--submissions {folder}: not a directory")
+    path = write_class_report(folder, out, load_milestones())
+    info(f"the class at a glance: {path} (chart: {out / 'class-scores.svg'}, written work: "
+         f"{out / 'ordering-review.md'})")
+    return 0
