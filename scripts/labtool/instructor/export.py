@@ -44,6 +44,8 @@ DROP_FILES = {
     "README.md",                              # replaced by the students' README
     "docs/instructor-guide.md",
     "docs/design.md",
+    "docs/ordering-rubric.md",                # how instructors grade ORDERING.md
+    "docs/ta-guide.md",                       # the classic mistakes the mutants encode
 }
 DROP_NAMES = {"mutants.json"}
 INSTRUCTOR_FOLDERS = {"instructor", "models"}     # checkpoints/NN-name/<these>/
