@@ -95,9 +95,9 @@ class GradingBox:
         for folder in (work, track):
             os.chmod(folder, 0o755)
         hidden = private_paths(list(private or []))
-        if mode in ("auto", "setpriv") and os.geteuid() == 0:
-            shield(hidden, [work, track, build_dir, ccache])
-        box = Sandbox.detect(mode, [ROOT, work], samples(hidden))
+        # Only when the setpriv mode is tried: file permissions are all it has.
+        box = Sandbox.detect(mode, [ROOT, work], samples(hidden), before_setpriv=lambda: shield(
+            hidden, [work, track, build_dir, ccache]))
         # Whatever a earlier run (another mode, another grader) left writable is closed now.
         box.seal(build_dir)
         box.seal(ccache, private=True)

@@ -41,6 +41,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from .cgroups import CgroupLayout, RunCgroup
 from .leftovers import hand_over, remove_leftovers, take_back
@@ -105,11 +106,12 @@ class Sandbox:
 
     @classmethod
     def detect(cls, wanted: str = "auto", probe_paths: list[Path] | None = None,
-               private: list[Path] | None = None) -> "Sandbox":
+               private: list[Path] | None = None,
+               before_setpriv: Callable[[], None] | None = None) -> "Sandbox":
         """The strongest mode that works (or exactly `wanted`; SandboxError if it cannot).
         `auto` never picks `none`: grading without a sandbox must be asked for. private:
-        paths the sandbox uid must not be able to read (the setpriv mode refuses otherwise;
-        privacy.py has made them unreadable before)."""
+        paths the sandbox uid must not be able to read (the setpriv mode refuses otherwise);
+        before_setpriv, called just before that mode is tried, makes them unreadable."""
         if wanted not in ("auto", *MODES):
             raise SandboxError(f"--sandbox {wanted}: choose auto, {', '.join(MODES)}")
         paths = [Path(p) for p in (probe_paths or [])]
@@ -119,6 +121,8 @@ class Sandbox:
             if wanted not in ("auto", mode) or (wanted == "auto" and mode == NONE):
                 continue
             box = cls(mode=mode, cgroups=layout, cgroups_why=why_not)
+            if mode == SETPRIV and before_setpriv is not None and os.geteuid() == 0:
+                before_setpriv()
             why = box._probe(paths, [Path(p) for p in private or []])
             if not why:
                 box.reason = "; ".join(reasons)

@@ -249,7 +249,7 @@ def _poisoned_cache(out_parent: Path) -> Path:
     return cache
 
 
-HOSTILE_NAMES = ("grades.csv.tmp", "+cmd|' /C calc'!A0", "a b", "a_b", "@SUM(1)", "x" * 200)
+HOSTILE_NAMES = ("grades.csv.tmp", "a b", "a_b", "@cmd|' /C calc'!A0" + "x" * 200)
 
 
 def _hostile_batch(dst: Path, milestones: list[Milestone]) -> None:
@@ -398,9 +398,10 @@ def cases(milestones: list[Milestone], case_type) -> list:
              _with("uid_leftovers", _starter), zero, only=one,
              grade=_cli(["--only", "1", "--sandbox", "setpriv"]), verify=_nothing_left),
         Case("attack: a build tree left writable for a later run",
-             _starter, zero, only=one, grade=_graded_then(_closed_tree), verify=_after),
+             lambda dst, ms: _starter(dst), zero, only=one, grade=_graded_then(_closed_tree),
+             verify=_after),
         Case("attack: a ccache.conf with a prefix_command in the compiler cache",
-             _starter, zero, only=one,
+             lambda dst, ms: _starter(dst), zero, only=one,
              grade=_graded_then(_closed_tree, ccache=_poisoned_cache), verify=_after),
         Case("attack: a test taking the machine's memory", _with("memory_hog"), zero, only=one,
              tamper_rules=False, failing_mention="out of memory"),
