@@ -273,16 +273,16 @@ class Sandbox:
         nproc = limits.nproc if uid is not None else None
         if self.mode != NONE:
             become_subreaper()
-        mine = [p for p in [*rw, *([tmp] if tmp is not None else [])]]
-        if uid is not None:
-            for path in mine:
-                hand_over(path, uid)
         group = None
         if self.cgroups is not None:
             try:
                 group = RunCgroup(self.cgroups, limits.ram, limits.nproc)
             except OSError as exc:
                 raise SandboxError(f"cannot create the run's cgroup: {exc}") from exc
+        mine = [*rw, *([tmp] if tmp is not None else [])]
+        if uid is not None:
+            for path in mine:
+                hand_over(path, uid)
 
         def limit_child() -> None:
             if group is not None:
