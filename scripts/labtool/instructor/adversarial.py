@@ -182,12 +182,17 @@ def _nothing_left(folder: Path) -> list[str]:
 
 
 def _no_leak(folder: Path) -> list[str]:
-    text = (folder / "out" / "results.json").read_text()
+    """The setpriv_reads_private fixture ran (its end marker is in the reports) and printed
+    neither mutants.json nor a line of the solution that the starter does not have."""
+    text = json.dumps(json.loads((folder / "out" / "results.json").read_text()))
     mutants = json.loads((ROOT / "checkpoints" / M1 / "mutants.json").read_text())
-    problems = [] if "LAB-LEAK-BEGIN" in text else ["the leaking code never ran"]
-    if any(m["mistake"][:40] in text for m in mutants):
+    problems = [] if "LAB-LEAK-END" in text else ["the leaking code never ran"]
+    if any(json.dumps(m["mistake"][:40])[1:-1] in text for m in mutants):
         problems.append("a sandboxed run read mutants.json and printed it into the report")
-    if "count_.fetch_add(1)" in text:
+    starter = (ROOT / "starter" / M1 / M1_FILE).read_text()
+    own = [ln.strip() for ln in (ROOT / "solutions" / M1 / M1_FILE).read_text().splitlines()
+           if len(ln.strip()) >= 30 and ln.strip() not in starter]
+    if any(json.dumps(ln)[1:-1] in text for ln in own):
         problems.append("a sandboxed run read the solution and printed it into the report")
     return problems
 
