@@ -42,8 +42,9 @@ def add_grade_arguments(p: argparse.ArgumentParser) -> None:
                    help="Gradescope: hide test output until grades are published")
     p.add_argument("--sandbox", choices=("auto", "bubblewrap", "setpriv", "none"),
                    default="auto",
-                   help="how student code is contained (default auto: the strongest that "
-                        "works here; docs/grading.md, 'The sandbox')")
+                   help="how student code is contained (default auto: bubblewrap, else setpriv, "
+                        "else a clear error; `none` only when asked for: never for untrusted "
+                        "code; docs/grading.md, 'The sandbox')")
     p.add_argument("--build-timeout", type=float, default=600, metavar="S",
                    help="time for configuring, and for building each milestone (default 600); "
                         "a milestone whose build takes longer does not compile")
@@ -64,6 +65,7 @@ class Options:
     sandbox: str = "auto"       # auto, bubblewrap, setpriv or none (grade/sandbox.py)
     build_timeout: float = 600  # seconds for configure, and for each milestone's build
     ccache: Path | None = None  # the sandbox's compiler cache (default WORK/ccache)
+    private: tuple[Path, ...] = ()  # more paths no sandboxed process may read (--out, batch)
 
 
 def options_from_args(args) -> Options:

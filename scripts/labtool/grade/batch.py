@@ -1,12 +1,21 @@
 """`scripts/lab grade --batch DIR`: every submission (folder or archive) of DIR graded into
-OUT/<name>/, and OUT/grades.csv; resumable (a submission with results.json is skipped)."""
+OUT/<name>/, and OUT/grades.csv; resumable (a submission with results.json is skipped).
+
+Any submission name is safe: the per-submission folders are OUT/<name>/ with names capped,
+made unique and never one of the batch's own files (grades.csv and its temporary file);
+grades.csv is written atomically, its cells are neutralised for spreadsheets (a leading =, +,
+-, @, tab or carriage return is quoted with '), and the batch ends with exit 0 or 2."""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
+import os
 import re
 import shutil
+import tempfile
+import traceback
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,25 +27,58 @@ from .pipeline import grade_submission
 
 
 _ARCHIVE = re.compile(r"\.(zip|tar|tar\.gz|tgz|tar\.bz2|tar\.xz)$", re.I)
+MAX_NAME = 80                                   # characters of an output folder's name
+RESERVED = {"grades.csv", "grades.csv.tmp"}     # the batch's own files in OUT
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _batch_name(path: Path) -> str:
+    """A folder name for OUT/: letters, digits and ._-, at most MAX_NAME characters (a long
+    name keeps a hash of the whole), never starting with '.' or '-', never a batch file."""
     name = _ARCHIVE.sub("", path.name) if path.is_file() else path.name
-    return re.sub(r"[^A-Za-z0-9._@+-]", "_", name) or "submission"
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", name).lstrip(".-") or "submission"
+    if len(safe) > MAX_NAME or safe != name:
+        digest = hashlib.sha256(os.fsencode(path.name)).hexdigest()[:8]
+        safe = f"{safe[:MAX_NAME - 9]}-{digest}" if len(safe) > MAX_NAME else safe
+    if safe.lower() in RESERVED:
+        safe += "_submission"
+    return safe
+
+
+def unique_names(entries: list[Path]) -> list[str]:
+    names, seen = [], set()
+    for entry in entries:
+        name = base = _batch_name(entry)
+        n = 1
+        while name.lower() in seen:
+            n += 1
+            name = f"{base[:MAX_NAME - 6]}_{n}"
+        seen.add(name.lower())
+        names.append(name)
+    return names
+
+
+def cell(value) -> str:
+    """A CSV cell a spreadsheet shows as text, never evaluates."""
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA) else text
+
+
+class _NeutralWriter:
+    """csv.writer whose every cell goes through cell()."""
+
+    def __init__(self, fh) -> None:
+        self._rows = csv.writer(fh)
+
+    def writerow(self, row) -> None:
+        self._rows.writerow([cell(v) for v in row])
 
 
 def batch_entries(folder: Path) -> list[tuple[Path, str]]:
     """(submission, its name in OUT) for every folder or archive of a batch folder."""
     entries = sorted(p for p in folder.iterdir()
                      if not p.name.startswith(".") and (p.is_dir() or _ARCHIVE.search(p.name)))
-    out, seen = [], set()
-    for entry in entries:
-        name = _batch_name(entry)
-        while name in seen:
-            name += "_"
-        seen.add(name)
-        out.append((entry, name))
-    return out
+    return list(zip(entries, unique_names(entries)))
 
 
 def write_class_report(folder: Path, out: Path, milestones: list[Milestone]) -> Path:
@@ -49,9 +91,10 @@ def write_class_report(folder: Path, out: Path, milestones: list[Milestone]) -> 
 
 def write_grades_csv(out: Path, names: list[str], milestones: list[Milestone]) -> Path:
     path = out / "grades.csv"
-    tmp = out / "grades.csv.tmp"
-    with open(tmp, "w", newline="") as fh:
-        writer = csv.writer(fh)
+    fd, tmp_name = tempfile.mkstemp(prefix=".grades-", suffix=".csv.tmp", dir=out)
+    tmp = Path(tmp_name)
+    with os.fdopen(fd, "w", newline="") as fh:
+        writer = _NeutralWriter(fh)
         writer.writerow(["submission", "score", "max_score", "percent"]
                         + [m.label for m in milestones] + ["status", "seconds", "results"])
         for name in names:
@@ -74,17 +117,32 @@ def write_grades_csv(out: Path, names: list[str], milestones: list[Milestone]) -
                             + [per.get(m.number, "") for m in milestones]
                             + [status, data.get("execution_time", ""),
                                str(results.relative_to(out))])
+        fh.flush()
+        os.fsync(fh.fileno())
     tmp.replace(path)
     return path
 
 
 def run_batch(folder: Path, out: Path, work: Path, opts: Options, force: bool) -> int:
+    """Grades the batch; 0 when every submission was graded, 2 otherwise (never a crash)."""
+    try:
+        return _run_batch(folder, out, work, opts, force)
+    except (LabError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # noqa: BLE001 - a batch ends with 0 or 2, and says why
+        raise LabError(f"the batch stopped: {type(exc).__name__}: {exc}\n"
+                       + traceback.format_exc()) from exc
+
+
+def _run_batch(folder: Path, out: Path, work: Path, opts: Options, force: bool) -> int:
     if not folder.is_dir():
         raise LabError(f"--batch {folder}: not a directory")
     out.mkdir(parents=True, exist_ok=True)
     pairs = batch_entries(folder)
     entries = [e for e, _ in pairs]
     names = [n for _, n in pairs]
+    # Other students' submissions and reports: never readable by a sandboxed process.
+    opts = replace(opts, private=(*opts.private, folder.resolve(), out.resolve()))
     all_ms = load_milestones()
     graded = [m for m in all_ms if opts.only is None or m.number in opts.only]
     errors = 0
@@ -103,19 +161,35 @@ def run_batch(folder: Path, out: Path, work: Path, opts: Options, force: bool) -
                                       replace(opts, ccache=opts.ccache or work / "ccache"),
                                       all_ms)
             errors += bool(report.error)
+            if opts.sandbox == "auto" and report.sandbox:
+                # The mode chosen for the first submission is kept: a later failure of it is
+                # a grader error, never a quiet step down to a weaker one.
+                opts = replace(opts, sandbox=report.sandbox)
             print(f"    {report.score:g}/{report.max_score:g}"
                   + (paint("  grader error", "red") if report.error else ""))
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # noqa: BLE001 - one broken submission never stops the batch
             errors += 1
-            warn(f"{name}: {exc}")
+            warn(f"{name}: {exc}\n{traceback.format_exc()}")
         finally:
             shutil.rmtree(tree, ignore_errors=True)
-        write_grades_csv(out, names, graded)
-    path = write_grades_csv(out, names, graded)
-    report = write_class_report(folder, out, graded)
-    print(f"\n{len(entries)} submission(s); grades in {path}, the class at a glance in {report}"
+        try:
+            write_grades_csv(out, names, graded)
+        except OSError as exc:
+            errors += 1
+            warn(f"cannot write {out / 'grades.csv'} yet: {exc}")
+    try:
+        path = write_grades_csv(out, names, graded)
+    except OSError as exc:
+        raise LabError(f"cannot write {out / 'grades.csv'}: {exc}") from exc
+    try:
+        glance = f", the class at a glance in {write_class_report(folder, out, graded)}"
+    except Exception as exc:  # noqa: BLE001 - the grades are written; the report is a summary
+        errors += 1
+        glance = ""
+        warn(f"the class report failed: {exc}\n{traceback.format_exc()}")
+    print(f"\n{len(entries)} submission(s); grades in {path}{glance}"
           + (f"; {errors} with grader errors" if errors else ""))
     return 2 if errors else 0
 

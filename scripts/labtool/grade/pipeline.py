@@ -14,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import time
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 from .. import feedback
@@ -42,6 +43,7 @@ def grade_submission(given: Path, out: Path, work: Path, opts: Options,
         if opts.only and not graded:
             raise LabError(f"--only {opts.only}: no such milestone")
         report.milestones = graded
+        opts = replace(opts, private=(*opts.private, out.resolve()))
         _grade(given, work, opts, all_ms, graded, report)
     except Exception as exc:  # noqa: BLE001 - the reports must be written whatever happened
         detail = "" if isinstance(exc, LabError) else "\n" + traceback.format_exc()
@@ -99,7 +101,8 @@ def _grade_locked(given: Path, work: Path, opts: Options, all_ms: list[Milestone
     needed = closure({m.number for m in graded}, all_ms)
     # Every process student code can influence runs in the sandbox from here on (confine.py).
     gbox = GradingBox.create(opts.sandbox, work, track, work / "tsan", jobs=opts.jobs,
-                             ccache=opts.ccache, build_wall=opts.build_timeout)
+                             ccache=opts.ccache, build_wall=opts.build_timeout,
+                             private=list(opts.private))
     report.sandbox = gbox.mode
     report.sandbox_detail = gbox.box.describe()
     if gbox.mode != "bubblewrap":
