@@ -65,6 +65,15 @@ class DeadlineTest(unittest.TestCase):
         snapshot_before(self.repo, parse_deadline("2026-12-01"), scratch)
         self.assertFalse(marker.exists())
 
+    def test_only_a_repository_of_its_own(self):
+        other = self.tmp / "bob"
+        other.mkdir()
+        (other / ".git").write_text(f"gitdir: {self.repo / '.git'}\n")
+        self.assertFalse(is_git_submission(other))
+        (self.repo / ".git" / "objects" / "info").mkdir(parents=True, exist_ok=True)
+        (self.repo / ".git" / "objects" / "info" / "alternates").write_text("/elsewhere\n")
+        self.assertFalse(is_git_submission(self.repo))
+
     def test_bad_dates(self):
         for bad in ("tomorrow", "2026-13-01", "12/01/2026"):
             with self.assertRaisesRegex(LabError, "--deadline"):

@@ -14,16 +14,21 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
 from ..console import LabError, info, paint, warn
-from ..course import Milestone, load_milestones
-from .args import Options
+from ..course import ROOT, Milestone, load_milestones
+from .archive import write_atomic
+from .args import Options, option_arguments
 from .class_report import class_report, read_student
 from .pipeline import grade_submission
+from .submission import walk_submission
 
 
 _ARCHIVE = re.compile(r"\.(zip|tar|tar\.gz|tgz|tar\.bz2|tar\.xz)$", re.I)
@@ -96,26 +101,32 @@ def write_grades_csv(out: Path, names: list[str], milestones: list[Milestone]) -
     with os.fdopen(fd, "w", newline="") as fh:
         writer = _NeutralWriter(fh)
         writer.writerow(["submission", "score", "max_score", "percent"]
-                        + [m.label for m in milestones] + ["status", "seconds", "results"])
+                        + [m.label for m in milestones]
+                        + ["inconclusive", "skipped", "status", "seconds", "results"])
         for name in names:
             results = out / name / "results.json"
             if not results.exists():
                 writer.writerow([name, "", "", ""] + [""] * len(milestones)
-                                + ["not graded", "", ""])
+                                + ["", "", "not graded", "", ""])
                 continue
             try:
                 data = json.loads(results.read_text())
             except (OSError, json.JSONDecodeError):
                 writer.writerow([name, "", "", ""] + [""] * len(milestones)
-                                + ["unreadable results.json", "", str(results)])
+                                + ["", "", "unreadable results.json", "", str(results)])
                 continue
             per = {d["number"]: d["score"] for d in data.get("extra_data", {}).get("milestones", [])}
             score, max_score = data.get("score", 0), data.get("max_score", 0)
             percent = f"{100 * score / max_score:.1f}" if max_score else ""
             status = "error" if data.get("extra_data", {}).get("error") else "graded"
+            tags = [t.get("tags", []) for t in data.get("tests", [])]
+            # Checkpoints that gave no verdict: re-grade them on a quieter (inconclusive) or
+            # bigger (skipped) machine; they earned nothing and cost nothing.
+            inconclusive = sum("inconclusive" in t for t in tags)
+            skipped = sum("skipped" in t for t in tags)
             writer.writerow([name, f"{score:g}", f"{max_score:g}", percent]
                             + [per.get(m.number, "") for m in milestones]
-                            + [status, data.get("execution_time", ""),
+                            + [inconclusive, skipped, status, data.get("execution_time", ""),
                                str(results.relative_to(out))])
         fh.flush()
         os.fsync(fh.fileno())
@@ -146,39 +157,73 @@ def _run_batch(folder: Path, out: Path, work: Path, opts: Options, force: bool) 
     all_ms = load_milestones()
     graded = [m for m in all_ms if opts.only is None or m.number in opts.only]
     errors = 0
+    todo = []
     for i, (entry, name) in enumerate(zip(entries, names), 1):
-        target = out / name
-        if (target / "results.json").exists() and not force:
-            info(f"[{i}/{len(entries)}] {name}: already graded (use --force to grade again)")
+        key = grading_key(entry, opts)
+        done = _graded_key(out / name)
+        if done == key and not force:
+            info(f"[{i}/{len(entries)}] {name}: already graded, unchanged (use --force to grade "
+                 "again)")
             continue
-        info(f"[{i}/{len(entries)}] {name}")
+        if done is not None and not force:
+            info(f"[{i}/{len(entries)}] {name}: graded before, but the submission or the "
+                 "options (--only, --repeat, --deadline, ...) changed since: grading again")
+        todo.append((i, entry, name, key))
+
+    def one(job) -> tuple[str, float | None, bool]:
+        """Grades one submission; (name, score or None, grader error?)."""
+        i, entry, name, key = job
+        target = out / name
+        _forget_key(target)
         # Its own work tree (overlay and build), removed afterwards: nothing one submission
         # leaves behind reaches the next. The compiler cache is shared (only the compiler
         # writes it, never while student code runs).
         tree = work / "batch" / name
         try:
-            report = grade_submission(entry, target, tree,
-                                      replace(opts, ccache=opts.ccache or work / "ccache"),
-                                      all_ms)
-            errors += bool(report.error)
-            if opts.sandbox == "auto" and report.sandbox:
-                # The mode chosen for the first submission is kept: a later failure of it is
-                # a grader error, never a quiet step down to a weaker one.
-                opts = replace(opts, sandbox=report.sandbox)
-            print(f"    {report.score:g}/{report.max_score:g}"
-                  + (paint("  grader error", "red") if report.error else ""))
+            if opts.jobs_submissions > 1:
+                ok, score, max_score = _grade_in_child(entry, target, tree, opts)
+                line = f"[{i}/{len(entries)}] {name}: " + (
+                    f"{score:g}/{max_score:g}" if ok else "grader error")
+                print(line if ok else paint(line, "red"), flush=True)
+            else:
+                info(f"[{i}/{len(entries)}] {name}")
+                report = grade_submission(entry, target, tree,
+                                          replace(opts, ccache=opts.ccache or work / "ccache"),
+                                          all_ms)
+                ok, score = not report.error, report.score
+                print(f"    {report.score:g}/{report.max_score:g}"
+                      + (paint("  grader error", "red") if report.error else ""))
+            if ok:
+                _remember_key(target, key)
+            return name, score, not ok
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # noqa: BLE001 - one broken submission never stops the batch
-            errors += 1
             warn(f"{name}: {exc}\n{traceback.format_exc()}")
+            return name, None, True
         finally:
             shutil.rmtree(tree, ignore_errors=True)
-        try:
-            write_grades_csv(out, names, graded)
-        except OSError as exc:
-            errors += 1
-            warn(f"cannot write {out / 'grades.csv'} yet: {exc}")
+
+    if opts.jobs_submissions > 1 and len(todo) > 1:
+        info(f"grading {len(todo)} submission(s), {opts.jobs_submissions} at a time")
+        with ThreadPoolExecutor(max_workers=opts.jobs_submissions) as pool:
+            for _name, _score, failed in pool.map(one, todo):
+                errors += failed
+    else:
+        for job in todo:
+            _name, _score, failed = one(job)
+            errors += failed
+            if opts.sandbox == "auto":
+                # The mode chosen for the first submission is kept: a later failure of it is
+                # a grader error, never a quiet step down to a weaker one.
+                mode = _sandbox_of(out / _name)
+                if mode:
+                    opts = replace(opts, sandbox=mode)
+            try:
+                write_grades_csv(out, names, graded)
+            except OSError as exc:
+                errors += 1
+                warn(f"cannot write {out / 'grades.csv'} yet: {exc}")
     try:
         path = write_grades_csv(out, names, graded)
     except OSError as exc:
@@ -193,6 +238,101 @@ def _run_batch(folder: Path, out: Path, work: Path, opts: Options, force: bool) 
           + (f"; {errors} with grader errors" if errors else ""))
     return 2 if errors else 0
 
+
+
+# --- what was graded, and when to grade again --------------------------------------------------
+
+KEY_FILE = "graded-key.txt"
+
+
+def grading_key(entry: Path, opts: Options) -> str:
+    """A hash of what decides a grade: the submission's content (every regular file a grader
+    reads, git's HEAD commit for a repository) and the options that change the verdict. A
+    submission graded with the same key is not graded again."""
+    h = hashlib.sha256()
+    settings = {"only": opts.only, "repeat": opts.repeat, "deadline": opts.deadline,
+                "test_timeout": opts.test_timeout, "tamper_rules": opts.tamper_rules}
+    h.update(json.dumps(settings, sort_keys=True).encode())
+    if entry.is_file():
+        with open(entry, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        return h.hexdigest()
+    for path in sorted(walk_submission(entry)):
+        rel = path.relative_to(entry).as_posix()
+        h.update(b"\0" + os.fsencode(rel) + b"\0")
+        try:
+            h.update(path.read_bytes())
+        except OSError:
+            h.update(b"<unreadable>")
+    head = _git_head(entry / ".git")
+    if head:
+        h.update(b"\0HEAD\0" + head.encode())
+    return h.hexdigest()
+
+
+def _git_head(git: Path) -> str:
+    """The commit HEAD names, read from the files (git itself never runs in a submission)."""
+    try:
+        text = (git / "HEAD").read_text(errors="replace").strip()
+        if text.startswith("ref: "):
+            ref = text[5:].strip()
+            loose = git / ref
+            if loose.is_file() and not loose.is_symlink():
+                return loose.read_text(errors="replace").strip()
+            packed = git / "packed-refs"
+            for line in packed.read_text(errors="replace").splitlines():
+                if line.endswith(" " + ref):
+                    return line.split()[0]
+            return ""
+        return text
+    except OSError:
+        return ""
+
+
+def _graded_key(target: Path) -> str | None:
+    if not (target / "results.json").exists():
+        return None
+    try:
+        return (target / KEY_FILE).read_text().strip()
+    except OSError:
+        return ""          # graded by an older grader: its key is unknown, so grade again
+
+
+def _remember_key(target: Path, key: str) -> None:
+    write_atomic(target / KEY_FILE, key + "\n")
+
+
+def _forget_key(target: Path) -> None:
+    try:
+        (target / KEY_FILE).unlink()
+    except OSError:
+        pass
+
+
+def _sandbox_of(target: Path) -> str | None:
+    try:
+        data = json.loads((target / "results.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return data.get("extra_data", {}).get("sandbox")
+
+
+def _grade_in_child(entry: Path, target: Path, tree: Path, opts: Options) -> tuple[bool, float, float]:
+    """`scripts/lab grade` for one submission in a process of its own (--jobs-submissions):
+    the grader's process-wide state (its reaper, its sandbox uid lock) is then its own."""
+    cmd = [sys.executable, str(ROOT / "scripts" / "lab"), "grade", str(entry), "--out",
+           str(target), "--work", str(tree), *option_arguments(opts)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace",
+                          env=dict(os.environ, NO_COLOR="1"))
+    try:
+        data = json.loads((target / "results.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        warn(f"{target.name}: the grader wrote no results.json (exit {proc.returncode}):\n"
+             + (proc.stdout + proc.stderr)[-1500:])
+        return False, 0.0, 0.0
+    ok = proc.returncode == 0 and not data.get("extra_data", {}).get("error")
+    return ok, float(data.get("score", 0)), float(data.get("max_score", 0))
 
 
 # --- `scripts/lab class-report` ------------------------------------------------------------------

@@ -47,7 +47,12 @@ def parse_deadline(text: str) -> datetime:
 
 
 def is_git_submission(path: Path) -> bool:
-    return path.is_dir() and not path.is_symlink() and (path / ".git").exists()
+    """A folder with a .git folder of its own: not a link, not a `gitdir:` file, no alternates
+    (each of which would make git read another repository than the one handed in)."""
+    git = path / ".git"
+    return (path.is_dir() and not path.is_symlink() and git.is_dir() and not git.is_symlink()
+            and not (git / "objects" / "info" / "alternates").exists()
+            and not (git / "commondir").exists())
 
 
 def _git(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:

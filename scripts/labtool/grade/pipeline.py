@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import fcntl
+import shutil
 import time
 import traceback
 from dataclasses import replace
@@ -27,6 +28,7 @@ from ..results import Status, TestResult
 from .args import Options
 from .confine import GradingBox
 from .cxxrules import BUILD_FLAGS
+from .deadline import is_git_submission, parse_deadline, snapshot_before
 from .reports import Report, write_reports
 from .runner import VerifiedRunner
 from .submission import locate, overlay, unpack
@@ -87,7 +89,19 @@ def _grade(given: Path, work: Path, opts: Options, all_ms: list[Milestone],
 def _grade_locked(given: Path, work: Path, opts: Options, all_ms: list[Milestone],
                   graded: list[Milestone], report: Report) -> None:
     track = work / "track"
-    root = unpack(given.resolve() if given.exists() else given, work / "scratch")
+    if opts.deadline and is_git_submission(given):
+        scratch = work / "deadline"
+        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir(parents=True)
+        given_tree, note = snapshot_before(given, parse_deadline(opts.deadline), scratch)
+        report.notes.append(note)
+        root = given_tree
+    elif opts.deadline:
+        report.notes.append(f"--deadline: {given.name} is not a git repository; graded as "
+                            "handed in")
+        root = unpack(given.resolve() if given.exists() else given, work / "scratch")
+    else:
+        root = unpack(given.resolve() if given.exists() else given, work / "scratch")
     info(f"grading {given}")
     all_ms = all_ms + _unlisted_milestones(all_ms)
     sub = locate(given, root, all_ms, release_overrides())

@@ -68,6 +68,12 @@ def _walk(root: Path, limit: int = 20000):
                 yield entry
 
 
+def walk_submission(root: Path, limit: int = 20000):
+    """The regular files of a submission folder a grader would look at (no links followed;
+    build products, tool state and .git left out), at most `limit`."""
+    yield from _walk(root, limit)
+
+
 def _find_root(root: Path, milestones: list[Milestone]) -> tuple[Path, str]:
     """Where the student's files are: a repository (starter/NN-name/), a track (NN-name/) or
     the bare files; descends into a single wrapping folder (GitHub's zip downloads)."""
