@@ -57,6 +57,9 @@ def add_grade_arguments(p: argparse.ArgumentParser) -> None:
                    help="grade a git submission at its last commit before DATE (2026-12-01 or "
                         "2026-12-01T23:59, UTC unless a zone is given); committer dates are the "
                         "student's, see docs/grading.md")
+    p.add_argument("--roster", metavar="FILE",
+                   help="batch: a CSV with the columns submission,id (and any others): also "
+                        "writes OUT/grades-lms.csv, one row per student under their id")
     p.add_argument("--no-tamper-rules", action="store_true", help=argparse.SUPPRESS)
     # A batch's child processes: more paths their sandbox must not read (other submissions).
     p.add_argument("--private", action="append", default=[], help=argparse.SUPPRESS)

@@ -28,6 +28,7 @@ from .archive import write_atomic
 from .args import Options, option_arguments
 from .class_report import class_report, read_student
 from .pipeline import grade_submission
+from .roster import write_lms_csv
 from .submission import walk_submission
 
 
@@ -134,10 +135,11 @@ def write_grades_csv(out: Path, names: list[str], milestones: list[Milestone]) -
     return path
 
 
-def run_batch(folder: Path, out: Path, work: Path, opts: Options, force: bool) -> int:
+def run_batch(folder: Path, out: Path, work: Path, opts: Options, force: bool,
+              roster: Path | None = None) -> int:
     """Grades the batch; 0 when every submission was graded, 2 otherwise (never a crash)."""
     try:
-        return _run_batch(folder, out, work, opts, force)
+        return _run_batch(folder, out, work, opts, force, roster)
     except (LabError, KeyboardInterrupt):
         raise
     except Exception as exc:  # noqa: BLE001 - a batch ends with 0 or 2, and says why
@@ -145,7 +147,8 @@ def run_batch(folder: Path, out: Path, work: Path, opts: Options, force: bool) -
                        + traceback.format_exc()) from exc
 
 
-def _run_batch(folder: Path, out: Path, work: Path, opts: Options, force: bool) -> int:
+def _run_batch(folder: Path, out: Path, work: Path, opts: Options, force: bool,
+               roster: Path | None) -> int:
     if not folder.is_dir():
         raise LabError(f"--batch {folder}: not a directory")
     out.mkdir(parents=True, exist_ok=True)
@@ -228,6 +231,12 @@ def _run_batch(folder: Path, out: Path, work: Path, opts: Options, force: bool) 
         path = write_grades_csv(out, names, graded)
     except OSError as exc:
         raise LabError(f"cannot write {out / 'grades.csv'}: {exc}") from exc
+    if roster is not None:
+        lms, unmatched = write_lms_csv(out, roster, pairs, cell)
+        path = f"{path} and {lms}"
+        if unmatched:
+            warn(f"{len(unmatched)} submission(s) no roster row names (listed at the end of "
+                 f"{lms.name}): " + ", ".join(unmatched[:10]))
     try:
         glance = f", the class at a glance in {write_class_report(folder, out, graded)}"
     except Exception as exc:  # noqa: BLE001 - the grades are written; the report is a summary
