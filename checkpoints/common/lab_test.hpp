@@ -38,6 +38,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <fstream>
 #include <iostream>
 #include <latch>
 #include <limits>
@@ -122,12 +123,71 @@ void retry_until_conclusive(int attempts, Attempt&& attempt) {
   conclude(missing + " (" + std::to_string(attempts) + " attempts)");
 }
 
-// The CPUs this process may run on (its affinity mask: `taskset -c 0` makes it 1).
+namespace detail {
+inline std::string read_small_file(const std::string& path) {
+  std::ifstream in(path);
+  std::string text;
+  std::getline(in, text, '\0');
+  return text;
+}
+
+// ceil(quota / period), or 0 for "no quota".
+inline std::size_t cpus_of_quota(long long quota, long long period) {
+  if (quota <= 0 || period <= 0) return 0;
+  return static_cast<std::size_t>((quota + period - 1) / period);
+}
+
+// The CPUs the cgroup CPU quota allows (0: none): cgroup v2 `cpu.max` of this process's cgroup
+// and its ancestors (at /sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid machine), or v1
+// `cpu.cfs_quota_us` / `cpu.cfs_period_us`. The lab tool's scripts/labtool/cpus.py reads the same.
+inline std::size_t cgroup_quota_cpus() {
+  std::istringstream lines(read_small_file("/proc/self/cgroup"));
+  std::size_t best = 0;
+  auto keep = [&best](std::size_t n) {
+    if (n != 0 && (best == 0 || n < best)) best = n;
+  };
+  for (std::string line; std::getline(lines, line);) {
+    const auto a = line.find(':');
+    const auto b = a == std::string::npos ? a : line.find(':', a + 1);
+    if (b == std::string::npos) continue;
+    const std::string controllers = line.substr(a + 1, b - a - 1);
+    std::string rel = line.substr(b + 1);
+    if (controllers.empty()) {  // cgroup v2
+      const std::string base = std::ifstream("/sys/fs/cgroup/cgroup.controllers").good()
+                                   ? "/sys/fs/cgroup"
+                                   : "/sys/fs/cgroup/unified";
+      for (;;) {
+        std::istringstream max(read_small_file(base + rel + "/cpu.max"));
+        std::string quota;
+        long long period = 0;
+        if (max >> quota >> period && quota != "max") keep(cpus_of_quota(std::atoll(quota.c_str()), period));
+        if (rel.empty() || rel == "/") break;
+        rel = rel.substr(0, rel.rfind('/'));
+      }
+    } else if (("," + controllers + ",").find(",cpu,") != std::string::npos) {  // cgroup v1
+      for (const char* mount : {"/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup/cpu"}) {
+        const std::string dir = std::string(mount) + rel;
+        const std::string quota = read_small_file(dir + "/cpu.cfs_quota_us");
+        const std::string period = read_small_file(dir + "/cpu.cfs_period_us");
+        if (quota.empty() || period.empty()) continue;
+        keep(cpus_of_quota(std::atoll(quota.c_str()), std::atoll(period.c_str())));
+        break;
+      }
+    }
+  }
+  return best;
+}
+}  // namespace detail
+
+// The CPUs this process may really use: its affinity mask (`taskset -c 0` makes it 1), capped
+// by its cgroup's CPU quota (a container given one vCPU often sees all of the host's CPUs).
 [[nodiscard]] inline std::size_t usable_cpus() {
   cpu_set_t set;
   CPU_ZERO(&set);
   if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
-  return static_cast<std::size_t>(CPU_COUNT(&set));
+  const auto mask = static_cast<std::size_t>(CPU_COUNT(&set));
+  static const std::size_t quota = detail::cgroup_quota_cpus();
+  return quota != 0 && quota < mask ? quota : mask;
 }
 
 // Pins the calling thread to the `i`-th usable CPU (counting round the affinity mask), so that

@@ -38,6 +38,7 @@ from pathlib import Path
 
 from .bench_report import load_results, prometheus_markdown, scaling_svg, summary_markdown
 from .bench_report import HISTOGRAMS, PROMETHEUS, registry_markdown, registry_rows
+from .build import PRESETS_CMAKE, cmake_version, preset_arguments
 from .console import LabError, info, warn
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,7 +102,11 @@ def build(args) -> Path:
     build_dir = Path(args.build_dir).resolve()
     track = _track_dir(args.track)
     info(f"configuring the bench preset (Release, no sanitizer) for {track}")
-    configure = ["cmake", "--preset", "bench", f"-DLAB_TRACK_DIR={track}"]
+    if cmake_version() >= PRESETS_CMAKE:
+        configure = ["cmake", "--preset", "bench", f"-DLAB_TRACK_DIR={track}"]
+    else:   # a CMake too old for CMakePresets.json: the same settings as arguments
+        configure = ["cmake", "-S", str(ROOT), "-B", str(build_dir),
+                     *preset_arguments("bench"), f"-DLAB_TRACK_DIR={track}"]
     if args.prometheus:
         prefix = Path(args.prometheus).resolve()
         if not list(prefix.glob("lib*/cmake/prometheus-cpp/prometheus-cpp-config.cmake")):
@@ -118,10 +123,7 @@ def build(args) -> Path:
     targets = [M5_TARGET if args.milestone == 5 else TARGET] + \
         ([EXPERIMENT] if args.experiment else []) + \
         ([PROMETHEUS_TARGET] if args.prometheus else [])
-    if build_dir == DEFAULT_BUILD:
-        cmd = ["cmake", "--build", "--preset", "bench"]
-    else:
-        cmd = ["cmake", "--build", str(build_dir)]
+    cmd = ["cmake", "--build", str(build_dir)]
     cmd += ["--target", *targets, "-j", str(args.jobs)]
     if _run(cmd).returncode != 0:
         raise LabError("the benchmark program does not build (see the compiler output above)")

@@ -7,15 +7,70 @@ then not even built), and a stale executable from an earlier build is never run.
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import re
+import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from . import feedback
+from .console import LabError
 from .course import ROOT, Milestone, dependencies
+
+
+PRESETS_CMAKE = (3, 25)      # CMakePresets.json's version 6 (workflow presets) needs it
+OLDEST_CMAKE = (3, 22)       # cmake_minimum_required in CMakeLists.txt: Ubuntu 22.04's
+
+
+@functools.lru_cache(maxsize=None)
+def cmake_version() -> tuple[int, int]:
+    """The (major, minor) of the `cmake` on PATH; (0, 0) when it cannot be run."""
+    try:
+        out = subprocess.run(["cmake", "--version"], capture_output=True, text=True).stdout
+    except OSError:
+        return (0, 0)
+    m = re.search(r"cmake version (\d+)\.(\d+)", out)
+    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+
+
+def preset_arguments(name: str, source_dir: Path = ROOT) -> list[str]:
+    """A configure preset of CMakePresets.json as command-line arguments (-G and -D), with its
+    `inherits` chain and the ${sourceDir} and ${presetName} macros resolved: what
+    `cmake --preset NAME` would set, for a CMake too old to read the file."""
+    data = json.loads((source_dir / "CMakePresets.json").read_text())
+    presets = {p["name"]: p for p in data.get("configurePresets", [])}
+    if name not in presets:
+        raise LabError(f"CMakePresets.json has no configure preset '{name}' "
+                       f"(it has: {', '.join(sorted(p for p in presets if not presets[p].get('hidden')))})")
+
+    def chain(n: str, seen: tuple[str, ...] = ()) -> list[dict]:
+        if n in seen:
+            raise LabError(f"CMakePresets.json: preset '{n}' inherits from itself")
+        p = presets[n]
+        parents = p.get("inherits", [])
+        parents = [parents] if isinstance(parents, str) else parents
+        out: list[dict] = []
+        for parent in reversed(parents):      # the first parent wins, as in CMake
+            out += chain(parent, seen + (n,))
+        return out + [p]
+
+    generator, variables = None, {}
+    for p in chain(name):
+        generator = p.get("generator", generator)
+        for key, value in p.get("cacheVariables", {}).items():
+            if isinstance(value, dict):
+                value = value.get("value", "")
+            variables[key] = str(value)
+
+    def expand(text: str) -> str:
+        return text.replace("${sourceDir}", str(source_dir)).replace("${presetName}", name)
+
+    args = ["-G", generator] if generator else []
+    return args + [f"-D{k}={expand(v)}" for k, v in variables.items()]
 
 
 @dataclass
@@ -65,9 +120,18 @@ class Tree:
                    for k, v in wanted.items()):
                 proc = self._run(["cmake", "-S", str(self.source_dir), "-B", str(self.build_dir)])
                 return BuildResult(proc.returncode == 0, proc.stdout + proc.stderr)
-        cmd = ["cmake", "--preset", self.preset, "-B", str(self.build_dir)]
-        if fresh:
-            cmd.append("--fresh")
+        if cmake_version() >= PRESETS_CMAKE:
+            cmd = ["cmake", "--preset", self.preset, "-B", str(self.build_dir)]
+            if fresh:
+                cmd.append("--fresh")
+        else:
+            # CMakePresets.json (version 6: workflow presets) needs CMake 3.25; older CMake
+            # (Ubuntu 22.04 has 3.22) gets the same settings as arguments.
+            if fresh:
+                (self.build_dir / "CMakeCache.txt").unlink(missing_ok=True)
+                shutil.rmtree(self.build_dir / "CMakeFiles", ignore_errors=True)
+            cmd = ["cmake", "-S", str(self.source_dir), "-B", str(self.build_dir),
+                   *preset_arguments(self.preset, self.source_dir)]
         cmd += [f"-D{k}={v}" for k, v in wanted.items()]
         proc = self._run(cmd)
         return BuildResult(proc.returncode == 0, proc.stdout + proc.stderr)

@@ -133,6 +133,68 @@ class SandboxTest(unittest.TestCase):
         self.assertNotEqual(res.returncode, 0)
         self.assertEqual((build / "exe").read_text(), "x\n")
 
+    def test_auto_never_picks_none(self) -> None:
+        # A stronger mode that fails (here: made to fail) is an error, never a quiet fallback
+        # to running student code unconfined.
+        original = Sandbox._probe
+        try:
+            Sandbox._probe = lambda self, paths, private: "" if self.mode == sandbox.NONE \
+                else "made to fail"
+            with self.assertRaises(SandboxError) as err:
+                Sandbox.detect("auto")
+            self.assertIn("--sandbox none", str(err.exception))
+            self.assertEqual(Sandbox.detect("none").mode, sandbox.NONE)
+        finally:
+            Sandbox._probe = original
+
+    def test_memory_cap_is_reported_as_out_of_memory(self) -> None:
+        for box in _available():
+            if box.cgroups is None:
+                continue   # fallback: memory is not capped (documented)
+            with self.subTest(mode=box.mode):
+                res = box.run(["/usr/bin/python3", "-c", "b = bytearray(400 << 20)"], ro=[], rw=[],
+                              cwd=Path("/"), limits=Limits(wall=30, ram=128 << 20), env={})
+                self.assertTrue(res.oom, res.output)
+                self.assertNotEqual(res.returncode, 0)
+                res = box.run(["/usr/bin/python3", "-c", "b = bytearray(16 << 20)"], ro=[], rw=[],
+                              cwd=Path("/"), limits=Limits(wall=30, ram=128 << 20), env={})
+                self.assertEqual((res.returncode, res.oom), (0, False), res.output)
+
+    def test_uid_leaves_nothing_and_owns_nothing_after_a_run(self) -> None:
+        # Files in the shared writable folders, System V IPC, a zombie leader whose thread
+        # runs on, and the writable folder handed to the run: all gone or root's afterwards.
+        for box in _available():
+            if not box.switches_uid:
+                continue
+            for cgroups in ((box.cgroups, None) if box.cgroups else (None,)):
+                with self.subTest(mode=box.mode, cgroups=cgroups is not None):
+                    box.cgroups = cgroups
+                    out = box.writable(self.tmp / f"rw-{box.mode}-{cgroups is None}")
+                    tag = f"lab-test-left-{os.getpid()}"
+                    script = (
+                        "import contextlib, ctypes, os, threading, time\n"
+                        "for d in ('/dev/shm', '/var/tmp'):  # bubblewrap has no /var/tmp\n"
+                        f"    with contextlib.suppress(OSError): open(d + '/{tag}', 'w')\n"
+                        f"open('{out}/made', 'w')\n"
+                        "libc = ctypes.CDLL(None); libc.shmget(0x4c41424d, 4096, 0o1666)\n"
+                        "if os.fork() == 0:\n"
+                        "    os.setsid()\n"
+                        f"    threading.Thread(target=lambda: [open('{out}/late', 'w') if "
+                        "time.sleep(1.5) is None else 0]).start()\n"
+                        "    libc.syscall(60, 0)\n"
+                        "time.sleep(0.5)\n")
+                    res = box.run(["/usr/bin/python3", "-c", script], ro=[], rw=[out],
+                                  cwd=Path("/"), limits=Limits(wall=20), env={})
+                    self.assertEqual(res.returncode, 0, res.output)
+                    time.sleep(2)
+                    self.assertFalse((out / "late").exists())
+                    self.assertFalse(os.path.exists(f"/dev/shm/{tag}"))
+                    self.assertFalse(os.path.exists(f"/var/tmp/{tag}"))
+                    self.assertNotIn(str(0x4c41424d), Path("/proc/sysvipc/shm").read_text())
+                    for path in (out, out / "made"):
+                        st = os.stat(path)
+                        self.assertEqual((st.st_uid, st.st_mode & 0o022), (0, 0), path)
+
 
 if __name__ == "__main__":
     unittest.main()

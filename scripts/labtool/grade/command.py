@@ -15,6 +15,7 @@ from ..course import ROOT
 from ..packages import STUDENT_PACKAGES, ensure_packages
 from .args import options_from_args
 from .batch import run_batch
+from .roster import read_roster
 from .pipeline import grade_submission
 
 
@@ -25,7 +26,12 @@ def run_grade(args) -> int:
     ensure_packages(STUDENT_PACKAGES)
     work = Path(args.work).resolve() if args.work else ROOT / "build" / "grade"
     if args.batch:
-        return run_batch(Path(args.batch), Path(args.out), work, opts, args.force)
+        roster = Path(args.roster) if args.roster else None
+        if roster is not None:
+            read_roster(roster)           # a bad roster is a clear error before any grading
+        return run_batch(Path(args.batch), Path(args.out), work, opts, args.force, roster)
+    if args.roster:
+        raise LabError("--roster goes with --batch (it maps a batch's submissions to ids)")
     if not args.submission:
         raise LabError("give a SUBMISSION to grade (or --batch DIR)")
     report = grade_submission(Path(args.submission), Path(args.out), work, opts)

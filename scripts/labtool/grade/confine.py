@@ -8,8 +8,12 @@ the Sandbox (sandbox.py) with its limits, with exactly the paths it needs:
   preprocess    the same                                    a private /tmp (the -E output)
   checkpoint    the build folder, the overlay               a private /tmp (doctest's report)
 
-Nothing else of the machine is visible in the bubblewrap mode; results are read by the grader
-after the sandbox is gone, as regular files only (archive.read_inside).
+Nothing else of the machine is visible in the bubblewrap mode; in the setpriv mode the course's
+private files, the other submissions and the reports are made unreadable to the sandbox uid
+(privacy.py). Results are read by the grader after the sandbox is gone, as regular files only
+(archive.read_inside). The compiler cache's configuration is the grader's (CCACHE_CONFIGPATH):
+a ccache.conf inside the cache folder, which a restored or shared cache could carry, is
+ignored and removed.
 """
 
 from __future__ import annotations
@@ -28,11 +32,17 @@ from pathlib import Path
 from ..course import ROOT, Milestone
 from . import cxxrules
 from .archive import read_inside
+from .privacy import private_paths, samples, shield
 from .sandbox import Limits, Result, Sandbox
 
-CONFIGURE_LIMITS = Limits(wall=300, cpu=300, memory=4 << 30, fsize=512 << 20, nproc=256)
-BUILD_LIMITS = Limits(wall=600, cpu=300, memory=4 << 30, fsize=512 << 20, nproc=256)
-PREPROCESS_LIMITS = Limits(wall=60, cpu=60, memory=2 << 30, fsize=256 << 20, nproc=16)
+# ram: the whole run's memory (cgroup); memory: each process's address space (RLIMIT_AS).
+CONFIGURE_LIMITS = Limits(wall=300, cpu=300, memory=4 << 30, fsize=512 << 20, nproc=256,
+                          ram=6 << 30)
+BUILD_LIMITS = Limits(wall=600, cpu=300, memory=4 << 30, fsize=512 << 20, nproc=256,
+                      ram=6 << 30)
+PREPROCESS_LIMITS = Limits(wall=60, cpu=60, memory=2 << 30, fsize=256 << 20, nproc=16,
+                           ram=2 << 30)
+TEST_RAM = 2 << 30              # bytes of memory of one checkpoint run (cgroup)
 MAX_REPORT = 16 << 20           # bytes of doctest's XML report read back
 MAX_PREPROCESSED = 128 << 20    # bytes of one translation unit's -E output read back
 LAB_TODO = str(ROOT / "checkpoints" / "common" / "lab_todo.hpp")
@@ -74,17 +84,37 @@ class GradingBox:
 
     @classmethod
     def create(cls, mode: str, work: Path, track: Path, build_dir: Path, jobs: int = 2,
-               ccache: Path | None = None, build_wall: float = 600) -> "GradingBox":
+               ccache: Path | None = None, build_wall: float = 600,
+               private: list[Path] | None = None) -> "GradingBox":
+        """private: more paths the sandbox must not read (the reports' folder, the batch)."""
         work.mkdir(parents=True, exist_ok=True)
         os.chmod(work, 0o755)
-        box = Sandbox.detect(mode, [ROOT, work])
         ccache = ccache or work / "ccache"
-        for folder in (build_dir, ccache):
-            box.writable(folder)
-        for folder in (work, track):
+        for folder in (work, track, build_dir, ccache):
             folder.mkdir(parents=True, exist_ok=True)
+        for folder in (work, track):
             os.chmod(folder, 0o755)
+        hidden = private_paths(list(private or []))
+        # Only when the setpriv mode is tried: file permissions are all it has.
+        box = Sandbox.detect(mode, [ROOT, work], samples(hidden), before_setpriv=lambda: shield(
+            hidden, [work, track, build_dir, ccache]))
+        # Whatever a earlier run (another mode, another grader) left writable is closed now.
+        box.seal(build_dir)
+        box.seal(ccache, private=True)
+        (ccache / "ccache.conf").unlink(missing_ok=True)
         return cls(box, track, build_dir, ccache, jobs, build_wall)
+
+    @property
+    def ccache_config(self) -> Path:
+        """The compiler cache's only configuration file: the grader's, outside the cache."""
+        path = self.ccache.parent / f".{self.ccache.name}.conf"
+        if not path.is_file():
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text("# written by the grader; the cache folder's own ccache.conf is "
+                           "ignored\nmax_size = 5G\n")
+            os.chmod(tmp, 0o644)
+            tmp.replace(path)
+        return path
 
     @property
     def mode(self) -> str:
@@ -98,14 +128,12 @@ class GradingBox:
 
     def _env(self) -> dict[str, str]:
         return {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
-                "CCACHE_DIR": str(self.ccache), "CCACHE_UMASK": "002", "NO_COLOR": "1"}
+                "CCACHE_DIR": str(self.ccache), "CCACHE_CONFIGPATH": str(self.ccache_config),
+                "CCACHE_UMASK": "022", "NO_COLOR": "1"}
 
     def tree_command(self, cmd: list[str]) -> subprocess.CompletedProcess:
         """Runs a CMake/Ninja command of the build tree in the sandbox (build.Tree's runner)."""
-        if self.sealed:
-            self.box.writable(self.build_dir)
-            self.box.writable(self.ccache)
-            self.sealed = False
+        (self.ccache / "ccache.conf").unlink(missing_ok=True)
         building = "--build" in cmd
         if building:
             # Every translation unit with a student file compiles again (ccache replays it),
@@ -116,6 +144,7 @@ class GradingBox:
         limits = replace(BUILD_LIMITS if building else CONFIGURE_LIMITS, wall=self.build_wall)
         res = self.box.run(cmd, ro=[ROOT, self.track], rw=[self.build_dir, self.ccache],
                            hide=self._hidden(), cwd=ROOT, limits=limits, env=self._env())
+        self.box.seal(self.ccache, private=True)    # other submissions' objects
         output = res.output
         if building:
             found = cxxrules.startup_findings(output, self.own_files)
@@ -130,11 +159,11 @@ class GradingBox:
                                            output, "")
 
     def seal(self) -> None:
-        """Before student code runs: the build folder and the compiler cache become read-only
-        to the sandbox (the bubblewrap mode does not even mount the cache for a test)."""
+        """Before student code runs: the build folder and the compiler cache are root's, not
+        writable by any sandbox uid (every run hands its writable folders back, so this only
+        repeats it; the bubblewrap mode does not even mount the cache for a test)."""
         self.box.seal(self.build_dir)
-        self.box.seal(self.ccache)
-        self.sealed = self.box.mode == "setpriv"
+        self.box.seal(self.ccache, private=True)
 
     # --- rules on the preprocessed token stream ----------------------------------------------
 
@@ -151,7 +180,6 @@ class GradingBox:
         def one(unit: cxxrules.Unit) -> tuple[cxxrules.Unit, str, str]:
             tmp = Path(tempfile.mkdtemp(prefix="lab-grade-pp-"))
             try:
-                self.box.writable(tmp)
                 inside = "/tmp" if self.box.mode == "bubblewrap" else str(tmp)
                 argv = unit.argv + ["-o", f"{inside}/unit.i"]
                 res = self.box.run(argv, ro=[ROOT, self.track, self.build_dir], rw=[],
@@ -210,11 +238,10 @@ def run_checkpoint(gbox: GradingBox, command: list[str], report_name: str, cwd: 
     wrote none, or not a regular file), read after every process of the run is gone."""
     tmp = Path(tempfile.mkdtemp(prefix="lab-grade-run-"))
     try:
-        gbox.box.writable(tmp)
         inside = Path("/tmp") if gbox.box.mode == "bubblewrap" else tmp
         env = dict(env, HOME=str(inside), TMPDIR=str(inside))
         limits = Limits(wall=timeout, cpu=int(timeout * max(1, cpus)) + 10, memory=None,
-                        fsize=256 << 20, nproc=512)
+                        fsize=256 << 20, nproc=512, ram=TEST_RAM)
         res = gbox.box.run(command + [f"--out={inside / report_name}"],
                            ro=[gbox.build_dir, gbox.track], rw=[], tmp=tmp, cwd=cwd,
                            limits=limits, env=env)

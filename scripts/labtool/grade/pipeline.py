@@ -12,8 +12,10 @@
 from __future__ import annotations
 
 import fcntl
+import shutil
 import time
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 from .. import feedback
@@ -28,6 +30,7 @@ from .archive import read_inside
 from .args import Options
 from .confine import GradingBox
 from .cxxrules import BUILD_FLAGS
+from .deadline import is_git_submission, parse_deadline, snapshot_before
 from .reports import Report, write_reports
 from .runner import VerifiedRunner
 from .submission import locate, overlay, unpack
@@ -44,6 +47,7 @@ def grade_submission(given: Path, out: Path, work: Path, opts: Options,
         if opts.only and not graded:
             raise LabError(f"--only {opts.only}: no such milestone")
         report.milestones = graded
+        opts = replace(opts, private=(*opts.private, out.resolve()))
         _grade(given, work, opts, all_ms, graded, report)
     except Exception as exc:  # noqa: BLE001 - the reports must be written whatever happened
         detail = "" if isinstance(exc, LabError) else "\n" + traceback.format_exc()
@@ -87,7 +91,19 @@ def _grade(given: Path, work: Path, opts: Options, all_ms: list[Milestone],
 def _grade_locked(given: Path, work: Path, opts: Options, all_ms: list[Milestone],
                   graded: list[Milestone], report: Report) -> None:
     track = work / "track"
-    root = unpack(given.resolve() if given.exists() else given, work / "scratch")
+    if opts.deadline and is_git_submission(given):
+        scratch = work / "deadline"
+        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir(parents=True)
+        given_tree, note = snapshot_before(given, parse_deadline(opts.deadline), scratch)
+        report.notes.append(note)
+        root = given_tree
+    elif opts.deadline:
+        report.notes.append(f"--deadline: {given.name} is not a git repository; graded as "
+                            "handed in")
+        root = unpack(given.resolve() if given.exists() else given, work / "scratch")
+    else:
+        root = unpack(given.resolve() if given.exists() else given, work / "scratch")
     info(f"grading {given}")
     all_ms = all_ms + _unlisted_milestones(all_ms)
     sub = locate(given, root, all_ms, release_overrides())
@@ -103,7 +119,8 @@ def _grade_locked(given: Path, work: Path, opts: Options, all_ms: list[Milestone
     needed = closure({m.number for m in graded}, all_ms)
     # Every process student code can influence runs in the sandbox from here on (confine.py).
     gbox = GradingBox.create(opts.sandbox, work, track, work / "tsan", jobs=opts.jobs,
-                             ccache=opts.ccache, build_wall=opts.build_timeout)
+                             ccache=opts.ccache, build_wall=opts.build_timeout,
+                             private=list(opts.private))
     report.sandbox = gbox.mode
     report.sandbox_detail = gbox.box.describe()
     if gbox.mode != "bubblewrap":

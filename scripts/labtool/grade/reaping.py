@@ -69,7 +69,24 @@ def kill_group(proc: subprocess.Popen) -> None:
 
 
 def alive(pid: int) -> bool:
-    return _state(pid)[0] not in (b"", b"Z")
+    """Running, or a zombie thread-group leader whose other threads still run (a SIGKILL to
+    its pid reaches them; a check of the leader's state alone would let them live)."""
+    state = _state(pid)[0]
+    if state == b"Z":
+        try:
+            return any(_state(int(t))[0] not in (b"", b"Z") and int(t) != pid
+                       for t in os.listdir(f"/proc/{pid}/task"))
+        except OSError:
+            return False
+    return state != b""
+
+
+def kill_uid(uid: int) -> None:
+    """kill(-1, SIGKILL) as `uid`: every process that uid may signal, which /proc's view
+    cannot hide (the fallback when there is no cgroup to kill)."""
+    subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--",
+                    "kill", "-KILL", "-1"], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, check=False)
 
 
 PR_SET_CHILD_SUBREAPER = 36      # prctl(2)

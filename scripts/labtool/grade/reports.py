@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,35 +94,86 @@ def _points_line(s: Score) -> str:
     return f"{s.earned}/{s.possible}{extra}"
 
 
+# A note of submission.py about one of the files a milestone grades ("NN-name/file.hpp: ...").
+_FILE_NOTE = re.compile(r"^(\d\d-[a-z0-9-]+)/([^:/]+): (.*)$")
+
+
+def file_notes(report: Report) -> list[tuple[str, str]]:
+    """(the path the student should hand in, what is wrong) for every file of the graded
+    milestones (and of those they build on) that was not taken from the submission: missing,
+    misnamed, ambiguous, a link or too large."""
+    graded = {m.number for m in report.milestones}
+    graded |= {d for m in report.milestones for d in m.depends}     # their code is built too
+    out = []
+    for note in report.notes:
+        m = _FILE_NOTE.match(note)
+        if m and int(m.group(1)[:2]) in graded:
+            out.append((f"starter/{m.group(1)}/{m.group(2)}", m.group(3)))
+    return out
+
+
+def _gradescope_test(r: TestResult, number: str, visibility: str) -> dict:
+    """One checkpoint as a Gradescope test. A stretch checkpoint is worth 0 of 0 there, with its
+    points in the name: Gradescope adds every test's max_score into the total it shows, and
+    stretch points are never part of the score."""
+    name = r.name
+    score_, max_score = r.score, r.possible
+    output = _test_output(r)
+    if r.test.stretch:
+        name = f"{r.name} [stretch: {r.score}/{r.possible} pt, not part of the score]"
+        score_, max_score = 0, 0
+        output = "Optional stretch checkpoint; its points are shown apart.\n" + output
+    return {
+        "name": name,
+        "number": number,
+        "score": score_,
+        "max_score": max_score,
+        "status": "failed" if r.status.counts and not r.passed else "passed",
+        "output": output,
+        "visibility": visibility,
+        "tags": [r.milestone.label] + (["concurrency"] if r.test.concurrency else [])
+        + (["model check"] if getattr(r.test, "model", False) else [])
+        + (["stretch"] if r.test.stretch else []) + ([str(r.status)] if not r.passed else []),
+        "execution_time": round(r.seconds, 3),
+    }
+
+
 def results_json(report: Report) -> dict:
-    visibility = "after_published" if report.options.hidden else "visible"
+    """Gradescope's results.json. With --hidden every test and the overall score wait until the
+    instructor publishes the grades; the file notes (a missing or misnamed file) stay visible,
+    since they say nothing of the score and the student can act on them at once."""
+    hidden = report.options.hidden
+    visibility = "after_published" if hidden else "visible"
     tests = []
-    for i, r in enumerate(report.results, 1):
-        tests.append({
-            "name": r.name,
-            "number": f"{r.milestone.number}.{i}",
-            "score": r.score,
-            "max_score": r.possible,
-            "status": "failed" if r.status.counts and not r.passed else "passed",
-            "output": _test_output(r),
-            "visibility": visibility,
-            "tags": [r.milestone.label] + (["concurrency"] if r.test.concurrency else [])
-            + (["stretch"] if r.test.stretch else []) + ([str(r.status)] if not r.passed else []),
-            "execution_time": round(r.seconds, 3),
-        })
+    for path, why in file_notes(report):
+        tests.append({"name": f"Hand-in: {path}", "score": 0, "max_score": 0,
+                      "status": "failed", "visibility": "visible",
+                      "output": f"{path}: {why}. Hand in your file under exactly this name "
+                                "(or the whole repository); until then the starter's version "
+                                "is graded, so its checkpoints fail with TODO messages."})
+    per_milestone: dict[int, int] = {}
+    for r in report.results:
+        k = per_milestone[r.milestone.number] = per_milestone.get(r.milestone.number, 0) + 1
+        tests.append(_gradescope_test(r, f"{r.milestone.number}.{k}", visibility))
     if report.error:
         tests.append({"name": "grader error", "score": 0, "max_score": 0, "status": "failed",
                       "output": _trim(report.error, 4000), "visibility": "visible"})
     total = report.total
-    lines = [f"{report.score:g}/{report.max_score:g} points."
-             + (f" Stretch: {total.stretch_earned}/{total.stretch_possible} (not part of the "
-                "score)." if total.stretch_possible else "")]
-    for m in report.milestones:
-        s = report.milestone_score(m)
-        lines.append(f"Milestone {m.number} ({m.title}): {_points_line(s)} "
-                     f"({s.passed}/{s.tests} checkpoints) {report.status(m)}")
-    for number, notes in sorted(report.milestone_notes.items()):
-        lines += [f"Milestone {number}: {n}" for n in notes]
+    if hidden:
+        lines = ["Graded. Your score and the checkpoints' results appear when your instructor "
+                 "publishes the grades."]
+    else:
+        lines = [f"{report.score:g}/{report.max_score:g} points."
+                 + (f" Stretch: {total.stretch_earned}/{total.stretch_possible} (not part of "
+                    "the score)." if total.stretch_possible else "")]
+        for m in report.milestones:
+            s = report.milestone_score(m)
+            lines.append(f"Milestone {m.number} ({m.title}): {_points_line(s)} "
+                         f"({s.passed}/{s.tests} checkpoints) {report.status(m)}")
+        for number, notes in sorted(report.milestone_notes.items()):
+            lines += [f"Milestone {number}: {n}" for n in notes]
+    for path, why in file_notes(report):
+        lines.append(f"Hand-in: {path}: {why}.")
     if report.ignored:
         lines.append(f"Ignored (not graded) changes: {len(report.ignored)} file(s); see "
                      "summary.md.")
@@ -130,7 +182,7 @@ def results_json(report: Report) -> dict:
         "max_score": report.max_score,
         "execution_time": round(report.seconds, 1),
         "output": "\n".join(lines),
-        "visibility": "visible",
+        "visibility": visibility,
         "stdout_visibility": "hidden",
         "tests": tests,
         "extra_data": {

@@ -29,9 +29,10 @@ from .. import feedback
 from ..build import Tree, failure_summary
 from ..console import LabError, info
 from ..course import CHECKPOINTS, ROOT, CTestEntry, ctest_listing
+from ..cpus import usable_cpus
 from ..results import (INCONCLUSIVE_ADVICE, NOT_RUN_EXIT_CODE, RERUNS_OF_INCONCLUSIVE, Status,
                        TestResult, not_run_status)
-from .confine import GradingBox, run_checkpoint
+from .confine import TEST_RAM, GradingBox, run_checkpoint
 
 SANITIZER_OPTIONS_FILE = CHECKPOINTS / "common" / "sanitizer_options.json"
 
@@ -43,8 +44,8 @@ def sanitizer_env() -> dict[str, str]:
 
 
 def cpu_count() -> int:
-    """CPUs this process may run on (the affinity mask, not the machine's total)."""
-    return len(os.sched_getaffinity(0))
+    """CPUs this process may run on (the affinity mask capped by the cgroup's CPU quota)."""
+    return usable_cpus()
 
 
 @dataclass
@@ -210,6 +211,10 @@ def _run_once(gbox: GradingBox, spec: CTestEntry, test_name: str, slug: str, tim
     if res.timed_out:
         return Run(Status.TIMEOUT, f"timed out after {timeout:g} s (an endless loop, a "
                    "deadlock or a thread that never stops?)", feedback.tail(res.output),
+                   res.seconds)
+    if res.oom:     # the sandbox's memory cap (confine.TEST_RAM), not a crash of the code
+        return Run(Status.CRASH, f"out of memory: the run used more than "
+                   f"{TEST_RAM >> 20} MiB, the grading sandbox's cap", feedback.tail(res.output),
                    res.seconds)
     with tempfile.TemporaryDirectory(prefix="lab-grade-report-") as own:
         path = Path(own) / name

@@ -11,16 +11,21 @@ Three modes, strongest first; `Sandbox.detect()` picks the strongest that works 
               switches to a sandbox uid (setpriv), so the sandboxed processes are another user
               outside the namespace too.
   setpriv     no namespaces (an unprivileged container, e.g. Docker's default seccomp profile),
-              but root: the command runs as a sandbox uid with rlimits; file permissions keep
-              it out of the course tree, and afterwards every process of that uid is killed.
-              The network and the rest of the file system stay visible (read-only by
-              permissions).
-  none        neither (a student grading on their own machine): rlimits and a process group
-              only. Never use it for untrusted submissions.
+              but root: the command runs as a sandbox uid and gid of its own with rlimits;
+              file permissions keep it out of the course's private files (privacy.py makes
+              them unreadable to it, and the probe proves it, or the mode refuses), and
+              afterwards every process of that uid is killed and everything it left in the
+              shared writable folders and in System V IPC is removed (leftovers.py). The
+              network and the world-readable files of the machine stay visible.
+  none        neither (a student grading their own code): rlimits and a process group only.
+              Never chosen by `auto`: only `--sandbox none` asks for it.
 
-Limits: RLIMIT_CPU, RLIMIT_AS (not for ThreadSanitizer runs, which reserve terabytes of
-address space), RLIMIT_FSIZE, RLIMIT_NPROC (sandbox uid only), RLIMIT_NOFILE, no core files,
-and a wall-clock timeout that kills the whole sandbox.
+Limits: a cgroup per run (cgroups.py) caps memory and processes and kills the whole run at
+once, where the machine allows it (root, a writable cgroup file system); RLIMIT_CPU,
+RLIMIT_AS (not for ThreadSanitizer runs, which reserve terabytes of address space),
+RLIMIT_FSIZE, RLIMIT_NPROC (sandbox uid only: the fallback without cgroups), RLIMIT_NOFILE,
+RLIMIT_MSGQUEUE 0, no core files, and a wall-clock timeout that kills the whole sandbox.
+Every writable folder belongs to the run's uid only while the run lasts (leftovers.py).
 """
 
 from __future__ import annotations
@@ -36,9 +41,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
-from .reaping import (Capture, alive, become_subreaper, child_pid, kill_group, pids_of_uid,
-                      read_ready, reap_orphans)
+from .cgroups import CgroupLayout, RunCgroup
+from .leftovers import hand_over, remove_leftovers, take_back
+from .reaping import (Capture, alive, become_subreaper, child_pid, kill_group, kill_uid,
+                      pids_of_uid, read_ready, reap_orphans)
 
 BUBBLEWRAP, SETPRIV, NONE = "bubblewrap", "setpriv", "none"
 MODES = (BUBBLEWRAP, SETPRIV, NONE)
@@ -64,8 +72,10 @@ class Limits:
     cpu: int | None = None              # seconds of CPU per process (RLIMIT_CPU)
     memory: int | None = None           # bytes of address space per process (RLIMIT_AS)
     fsize: int = 512 << 20              # bytes of the largest file a process may write
-    nproc: int = 512                    # processes and threads of the sandbox uid
+    nproc: int = 512                    # processes and threads of the sandbox uid (and the
+                                        # run's cgroup: pids.max)
     nofile: int = 1024
+    ram: int = 4 << 30                  # bytes of memory of the whole run (cgroup memory cap)
 
 
 @dataclass
@@ -75,6 +85,7 @@ class Result:
     seconds: float
     timed_out: bool = False
     mode: str = NONE
+    oom: bool = False                   # the kernel killed part of it at its memory cap
 
     @property
     def ok(self) -> bool:
@@ -86,32 +97,44 @@ class Sandbox:
     mode: str = NONE
     reason: str = ""                    # why this mode (the stronger ones failed because ...)
     uid_base: int = UID_BASE
+    cgroups: CgroupLayout | None = None     # None: no cgroups here (why: cgroups_why)
+    cgroups_why: str = ""
     _held: dict[int, int] = field(default_factory=dict)     # uid -> its lock file's fd
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # --- choosing a mode -------------------------------------------------------------------
 
     @classmethod
-    def detect(cls, wanted: str = "auto", probe_paths: list[Path] | None = None) -> "Sandbox":
-        """The strongest mode that works (or exactly `wanted`; SandboxError if it cannot)."""
+    def detect(cls, wanted: str = "auto", probe_paths: list[Path] | None = None,
+               private: list[Path] | None = None,
+               before_setpriv: Callable[[], None] | None = None) -> "Sandbox":
+        """The strongest mode that works (or exactly `wanted`; SandboxError if it cannot).
+        `auto` never picks `none`: grading without a sandbox must be asked for. private:
+        paths the sandbox uid must not be able to read (the setpriv mode refuses otherwise);
+        before_setpriv, called just before that mode is tried, makes them unreadable."""
         if wanted not in ("auto", *MODES):
             raise SandboxError(f"--sandbox {wanted}: choose auto, {', '.join(MODES)}")
         paths = [Path(p) for p in (probe_paths or [])]
         reasons = []
+        layout, why_not = CgroupLayout.detect()
         for mode in (BUBBLEWRAP, SETPRIV, NONE):
-            if wanted not in ("auto", mode):
+            if wanted not in ("auto", mode) or (wanted == "auto" and mode == NONE):
                 continue
-            box = cls(mode=mode)
-            why = box._probe(paths)
+            box = cls(mode=mode, cgroups=layout, cgroups_why=why_not)
+            if mode == SETPRIV and before_setpriv is not None and os.geteuid() == 0:
+                before_setpriv()
+            why = box._probe(paths, [Path(p) for p in private or []])
             if not why:
                 box.reason = "; ".join(reasons)
                 return box
             reasons.append(f"{mode}: {why}")
             if wanted == mode:
                 raise SandboxError(f"the {mode} sandbox does not work here: {why}")
-        raise SandboxError("no sandbox mode works here: " + "; ".join(reasons))
+        raise SandboxError("no sandbox works here (" + "; ".join(reasons) + "). Grading "
+                           "untrusted code needs one; to grade your own code without it, "
+                           "pass --sandbox none")
 
-    def _probe(self, paths: list[Path]) -> str:
+    def _probe(self, paths: list[Path], private: list[Path]) -> str:
         """'' when this mode works here; otherwise why not."""
         if self.mode == NONE:
             return ""
@@ -125,11 +148,17 @@ class Sandbox:
             return "setpriv is not installed (apt-get install util-linux)"
         # The sandboxed user must reach every path it will be given (a course tree under a
         # private home folder is not).
-        check = ('for p in "$@"; do [ -r "$p" ] && [ -x "$p" ] || '
-                 '{ echo "the sandbox user cannot read $p (make it world-readable)"; exit 1; }; '
-                 'done')
+        # In the setpriv mode it must not read any private path (file permissions are all that
+        # protects them there).
+        check = ('while [ "$1" != -- ]; do [ -r "$1" ] && [ -x "$1" ] || '
+                 '{ echo "the sandbox user cannot read $1 (make it world-readable)"; exit 1; }; '
+                 'shift; done; shift; for p in "$@"; do ! [ -r "$p" ] || { echo "the sandbox '
+                 'user can read $p, which must stay private (make it unreadable to others: '
+                 'chmod o-rwx)"; exit 1; }; done')
+        hidden = private if self.mode == SETPRIV else []
         try:
-            res = self.run(["/bin/sh", "-c", check, "sh", *map(str, paths)], ro=paths, rw=[],
+            res = self.run(["/bin/sh", "-c", check, "sh", *map(str, paths), "--",
+                            *map(str, hidden)], ro=paths, rw=[],
                            cwd=Path("/"),
                            limits=Limits(wall=20, cpu=10, nproc=64), env={"PATH": "/usr/bin:/bin"})
         except (OSError, SandboxError) as exc:
@@ -145,11 +174,15 @@ class Sandbox:
                         "course tree read-only; rlimits)" if os.geteuid() == 0 else
                         "bubblewrap (own user, PID, mount and network namespaces, same uid "
                         "outside; course tree read-only; rlimits)",
-            SETPRIV: "setpriv (another uid, rlimits, every process of that uid killed after "
-                     "each step; no namespaces, so the network is reachable)",
+            SETPRIV: "setpriv (a uid and gid of its own, rlimits, the course's private files "
+                     "unreadable to it, every process and file of that uid removed after each "
+                     "step; no namespaces, so the network is reachable)",
             NONE: "none (rlimits only: NOT safe for untrusted code)",
         }[self.mode]
-        return text
+        if self.cgroups is not None:
+            return text + "; memory and processes capped by a cgroup per run"
+        return text + (f"; no cgroups ({self.cgroups_why}): processes capped by RLIMIT_NPROC"
+                       " (another uid only), memory NOT capped")
 
     # --- uids ------------------------------------------------------------------------------
 
@@ -190,36 +223,17 @@ class Sandbox:
             os.close(fd)
 
     def writable(self, path: Path) -> Path:
-        """Creates `path` (if needed) as a folder the sandboxed processes may write: owned by
-        the sandbox group and group-writable, with every file in it too."""
+        """Creates `path` (if needed). It is the run's only while a run that names it writable
+        lasts (hand_over / take_back in _run)."""
         path.mkdir(parents=True, exist_ok=True)
-        if self.switches_uid:
-            gid = self.uid_base
-            for folder, dirs, files in os.walk(path):
-                for name in [folder] + [os.path.join(folder, n) for n in dirs + files]:
-                    try:
-                        os.lchown(name, -1, gid)
-                        if not os.path.islink(name):
-                            mode = os.lstat(name).st_mode
-                            os.chmod(name, (mode | 0o060 | (0o2010 if os.path.isdir(name)
-                                                             else 0)) & ~0o002)
-                    except FileNotFoundError:
-                        pass
         return path
 
-    def seal(self, path: Path) -> None:
-        """setpriv mode: makes a folder the sandbox wrote read-only to it again (the
-        bubblewrap mode mounts it read-only instead). Owner and group become the grader's."""
-        if self.mode != SETPRIV or not path.exists():
-            return
-        for folder, dirs, files in os.walk(path):
-            for name in [folder] + [os.path.join(folder, n) for n in dirs + files]:
-                try:
-                    os.lchown(name, os.geteuid(), os.getegid())
-                    if not os.path.islink(name):
-                        os.chmod(name, os.lstat(name).st_mode & ~0o7022)
-                except FileNotFoundError:
-                    pass
+    def seal(self, path: Path, private: bool = False) -> None:
+        """Makes a folder root's again, not writable by any sandbox uid (private: not even
+        readable). _run does it after every run that could write it; this is for folders a
+        grader wrote itself before."""
+        if self.switches_uid:
+            take_back(path, private)
 
     # --- running ---------------------------------------------------------------------------
 
@@ -243,7 +257,8 @@ class Sandbox:
         info_r = info_w = None
         prefix: list[str] = []
         if uid is not None:
-            prefix = ["setpriv", f"--reuid={uid}", f"--regid={self.uid_base}", "--clear-groups",
+            # A gid of its own too: no file of the machine is the run's group's.
+            prefix = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                       "--inh-caps=-all", "--"]
         if self.mode == BUBBLEWRAP:
             info_r, info_w = os.pipe()
@@ -258,10 +273,24 @@ class Sandbox:
         nproc = limits.nproc if uid is not None else None
         if self.mode != NONE:
             become_subreaper()
+        group = None
+        if self.cgroups is not None:
+            try:
+                group = RunCgroup(self.cgroups, limits.ram, limits.nproc)
+            except OSError as exc:
+                raise SandboxError(f"cannot create the run's cgroup: {exc}") from exc
+        mine = [*rw, *([tmp] if tmp is not None else [])]
+        if uid is not None:
+            for path in mine:
+                hand_over(path, uid)
 
         def limit_child() -> None:
-            os.umask(0o002)   # files it creates stay writable for the other sandbox uids
+            if group is not None:
+                group.join()
+            os.umask(0o022)
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            if uid is not None:
+                resource.setrlimit(resource.RLIMIT_MSGQUEUE, (0, 0))
             resource.setrlimit(resource.RLIMIT_FSIZE, (limits.fsize, limits.fsize))
             resource.setrlimit(resource.RLIMIT_NOFILE, (limits.nofile, limits.nofile))
             if limits.cpu:
@@ -280,10 +309,11 @@ class Sandbox:
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT, env=env, start_new_session=True,
                 preexec_fn=limit_child, pass_fds=(info_w,) if info_w is not None else ())
-        except OSError as exc:
+        except (OSError, subprocess.SubprocessError) as exc:
             for fd in (info_r, info_w):
                 if fd is not None:
                     os.close(fd)
+            self._after(uid, group, mine)
             raise SandboxError(f"cannot start {cmd[0]}: {exc}") from exc
         if info_w is not None:
             os.close(info_w)
@@ -309,6 +339,8 @@ class Sandbox:
                         chunks.add(data)
         finally:
             kill_group(proc)
+            if group is not None and not group.kill():
+                raise SandboxError("processes of the run's cgroup survived SIGKILL for 10 s")
             proc.wait()
             if inner_pid is None and info_r is not None:
                 inner_pid = child_pid(read_ready(info_r, 0.5))
@@ -327,11 +359,26 @@ class Sandbox:
             proc.stdout.close()
             if info_r is not None:
                 os.close(info_r)
+            oom = group is not None and group.oom_killed()
+            self._after(uid, group, mine)
         code = proc.returncode
         if self.mode == BUBBLEWRAP and 128 < code <= 128 + 64:
             code = 128 - code     # bwrap reports a child killed by signal N as 128 + N
         return Result(code if not timed_out else -signal.SIGKILL, chunks.text(),
-                      time.monotonic() - start, timed_out, self.mode)
+                      time.monotonic() - start, timed_out, self.mode, oom)
+
+    def _after(self, uid: int | None, group: RunCgroup | None, mine: list[Path]) -> None:
+        """After a run: its cgroup gone, its folders root's again, and (with a uid of its own)
+        nothing it left in the machine's shared folders or System V IPC."""
+        if group is not None:
+            group.remove()
+        if uid is None:
+            return
+        for path in mine:
+            take_back(path)
+        failed = remove_leftovers(uid)
+        if failed:
+            raise SandboxError("cannot remove what the sandbox uid left: " + "; ".join(failed[:3]))
 
     def _bwrap_args(self, ro, rw, cwd, hide, tmp, info_fd) -> list[str]:
         args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
@@ -381,5 +428,7 @@ class Sandbox:
                     os.kill(pid, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
                     pass
+            if uid is not None and left:
+                kill_uid(uid)       # kill -9 -1 as that uid: whatever /proc did not show
             time.sleep(0.02)
         raise SandboxError("processes of the sandbox survived SIGKILL for 10 s")

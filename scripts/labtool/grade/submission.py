@@ -4,6 +4,8 @@ was changed (listed, never used), and the overlay of the taken files on our star
 
 from __future__ import annotations
 
+import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,6 +69,12 @@ def _walk(root: Path, limit: int = 20000):
                 yield entry
 
 
+def walk_submission(root: Path, limit: int = 20000):
+    """The regular files of a submission folder a grader would look at (no links followed;
+    build products, tool state and .git left out), at most `limit`."""
+    yield from _walk(root, limit)
+
+
 def _find_root(root: Path, milestones: list[Milestone]) -> tuple[Path, str]:
     """Where the student's files are: a repository (starter/NN-name/), a track (NN-name/) or
     the bare files; descends into a single wrapping folder (GitHub's zip downloads)."""
@@ -116,8 +124,8 @@ def locate(given: Path, root: Path, milestones: list[Milestone],
             else:
                 path = track / m.slug / name
             if path is None or not path.exists():
-                sub.notes.append(f"{m.slug}/{name}: not in the submission; the starter "
-                                 "version was used")
+                sub.notes.append(f"{m.slug}/{name}: not in the submission"
+                                 f"{_near_names(name, taken)}; the starter version was used")
                 continue
             if path not in taken:
                 sub.notes.append(f"{m.slug}/{name}: not a regular file inside the submission "
@@ -174,3 +182,17 @@ def overlay(sub: Submission, milestones: list[Milestone], track: Path,
     mirror(files, track)
 
 
+def _near_names(name: str, files: set[Path]) -> str:
+    """", found `x (1).hpp`: is it this file?" when the submission has files named almost like
+    `name` (an upload renamed by a browser, another case, a dash for an underscore)."""
+    def key(n: str) -> str:
+        stem = re.sub(r"\s*\(\d+\)(?=\.[^.]+$)", "", n)      # "x (1).hpp" -> "x.hpp"
+        return stem.lower().replace("-", "_").replace(" ", "_")
+    names = sorted({p.name for p in files if p.name != name})
+    near = [n for n in names if key(n) == key(name)]
+    if not near:
+        near = difflib.get_close_matches(name, names, n=2, cutoff=0.8)
+    if not near:
+        return ""
+    shown = ", ".join(f"`{n}`" for n in near[:2])
+    return f" (found {shown}: rename it to `{name}`)"

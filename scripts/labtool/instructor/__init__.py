@@ -4,7 +4,8 @@ whole folder). cli.py calls register() when the folder is present."""
 from __future__ import annotations
 
 from ..commands import Command, add_commands
-from . import export, grading_cases, selftest, stress
+from ..grade import batch
+from . import export, gradescope, grading_cases, selftest, stress, ta_guide
 
 COMMANDS = [
     Command("selftest", "Instructor: prove solutions pass, starters fail, mutants die.",
@@ -17,6 +18,15 @@ COMMANDS = [
             stress.add_stress_arguments, stress.run_stress),
     Command("export-student", "Instructor: write the student repository (no solutions).",
             export.add_export_arguments, export.run_export),
+    Command("class-report", "Instructor: the class at a glance from a graded batch (most failed "
+            "checkpoints, score distribution, near-identical submissions, ORDERING.md review).",
+            batch.add_class_report_arguments, batch.run_class_report),
+    Command("ta-guide", "Instructor: check (or --write) the per-milestone tables of "
+            "docs/ta-guide.md against the manifests and mutants.", ta_guide.add_arguments,
+            ta_guide.run),
+    Command("gradescope-package",
+            "Instructor: write the Gradescope autograder zip of an assignment (from the "
+            "student release).", gradescope.add_arguments, gradescope.run),
 ]
 
 

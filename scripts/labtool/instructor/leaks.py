@@ -46,7 +46,8 @@ ALLOW_MARKER = "lab-leaks: allow"
 # docs/ files for instructors only: `export-student` leaves them out (export.DROP_FILES), so they
 # may hold the per-exercise answers (docs/instructor-orders.md: the order of every operation).
 INSTRUCTOR_DOCS = frozenset({"docs/instructor-guide.md", "docs/design.md",
-                             "docs/instructor-orders.md"})
+                             "docs/instructor-orders.md", "docs/ordering-rubric.md",
+                             "docs/ta-guide.md"})
 WINDOW = 4  # tokens: "a normalized code fragment of 4 or more tokens"
 
 

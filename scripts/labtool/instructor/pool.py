@@ -5,11 +5,11 @@ the second CPU busy."""
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Callable, Iterable, TypeVar
 
 from ..console import current_label, labelled
+from ..cpus import usable_cpus
 
 C = TypeVar("C")
 J = TypeVar("J")
@@ -18,7 +18,7 @@ R = TypeVar("R")
 
 def worker_count(cap: int = 2) -> int:
     """One worker per CPU this process may use, at most `cap`."""
-    return max(1, min(cap, len(os.sched_getaffinity(0))))
+    return max(1, min(cap, usable_cpus()))
 
 
 def in_parallel(contexts: Iterable[C], jobs: list[J], fn: Callable[[C, J], R]) -> list[R]:

@@ -29,7 +29,7 @@ from ..ctest import CTestRunner, run_ctest
 from ..flow import run_flow
 from ..packages import INSTRUCTOR_PACKAGES, ensure_packages
 from ..results import Status
-from . import export, grading_cases, lesson_commands
+from . import export, gradescope, grading_cases, lesson_commands
 from .mutants import mutant_run
 from .pool import in_parallel
 from .report import StepReport
@@ -180,9 +180,12 @@ def export_run(root: Path, report: StepReport) -> None:
                     if not ok]
     if not problems:  # every student command of every lesson, run in the release
         problems = lesson_commands.check_release(dest, smoke=True)
+    if not problems:  # the Gradescope autograder, set up and run as Gradescope would
+        problems = gradescope.selftest_problems(root / "selftest-gradescope")
     report.add("export", not problems,
                f"student release has no solution; check/hint/reset/grade and the lessons' "
-               f"commands work in it, "
+               f"commands work in it; its Gradescope autograder grades a repository, a file "
+               f"and a misnamed file upload exactly, "
                f"{time.monotonic() - start:.0f} s" if not problems else "student release is wrong",
                problems)
 

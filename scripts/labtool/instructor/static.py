@@ -12,6 +12,7 @@ import sys
 from ..course import ROOT, Milestone, is_code
 from ..grade.rules import forbidden_violations
 from .leaks import find_leaks
+from .ta_guide import guide_problems
 from .report import StepReport
 from .standalone import check_tree
 
@@ -148,6 +149,7 @@ def static_checks(milestones: list[Milestone], report: StepReport) -> None:
     problems += unit_tests(notes)
     problems += [str(f) for f in check_tree(ROOT)]  # the repository stands alone
     problems += [str(leak) for leak in find_leaks(ROOT)]  # TODOs and early hints ask, never tell
+    problems += guide_problems()          # docs/ta-guide.md lists every mutant and checkpoint
     n_mutants = sum(len(m.mutants()) for m in milestones)
     report.add("static", not problems,
                f"{len(milestones)} manifests, {sum(len(m.tests) for m in milestones)} tests, "

@@ -56,11 +56,14 @@ def _run_steps(dest: Path, work: Path, clone: Path, steps: list[tuple[str, bool,
     milestones = load_milestones(clone / "checkpoints")
     n_tests = sum(len(m.tests) for m in milestones)
 
+    info("verify: scripts/lab list")
     proc = _lab(clone, "list")
     steps.append(("scripts/lab list", proc.returncode == 0,
                   f"{len(milestones)} milestones" if proc.returncode == 0 else proc.stderr))
 
     start = time.monotonic()
+    info(f"verify: scripts/lab check ({len(milestones)} milestones, {n_tests} checkpoints: builds "
+         "every starter under TSan, a few minutes)")
     proc = _lab(clone, "check")
     state_path = clone / ".lab" / "state.json"
     state = json.loads(state_path.read_text()) if state_path.exists() else {}
@@ -74,6 +77,7 @@ def _run_steps(dest: Path, work: Path, clone: Path, steps: list[tuple[str, bool,
                   f"{passed} passed, {time.monotonic() - start:.0f} s"
                   + ("" if ok else "\n" + (proc.stdout + proc.stderr)[-1500:])))
 
+    info("verify: scripts/lab hint, reset, and that selftest is not shipped")
     proc = _lab(clone, "hint", str(milestones[0].number))
     steps.append(("scripts/lab hint", proc.returncode == 0 and "Hint 1" in proc.stdout,
                   proc.stdout.strip().splitlines()[0] if proc.stdout.strip() else proc.stderr))
@@ -92,6 +96,8 @@ def _run_steps(dest: Path, work: Path, clone: Path, steps: list[tuple[str, bool,
                   not (clone / "scripts" / "labtool" / "instructor").exists(), proc.stderr.strip()[-200:]))
 
     start = time.monotonic()
+    info("verify: scripts/lab grade . (the workflow's command: builds and runs every checkpoint "
+         "in the grader's sandbox, a few minutes)")
     proc = _lab(clone, "grade", ".", "--out", str(work / "grade-report"), "--repeat", "1")
     results = work / "grade-report" / "results.json"
     data = json.loads(results.read_text()) if results.exists() else {}
