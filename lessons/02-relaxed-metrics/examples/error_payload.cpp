@@ -1,10 +1,10 @@
 // error_payload.cpp: how a test catches a missing release or acquire on x86 (lesson 02, 7).
 //
-// The job monitor of section 5, with one addition: before finishing its job, each worker also
+// The job pipeline of section 5, with one addition: before finishing its job, each worker also
 // writes a PLAIN payload (think "the job's result"). The reader waits until its acquire load
-// of `finished` has counted both jobs, then reads both payloads. If the finish increment is a
-// release RMW and the load an acquire, every payload write happens before the read (release
-// sequence + synchronizes-with): no data race. Drop either order and nothing orders the plain
+// of `finished` has counted both jobs, then reads the other stages and both payloads. If the
+// finish increment is a release RMW and the load an acquire, every payload write happens
+// before the read (release sequence + synchronizes-with): no data race. Drop either order and nothing orders the plain
 // write before the plain read: a data race, which ThreadSanitizer reports on x86 too, because
 // it tracks happens-before instead of waiting for the hardware to reorder.
 //
@@ -19,6 +19,7 @@
 
 namespace {
 
+std::atomic<std::uint64_t> queued{0};
 std::atomic<std::uint64_t> started{0};
 std::atomic<std::uint64_t> finished{0};
 std::uint64_t payload[2] = {0, 0};  // plain memory: written by writer t, read by the reader
@@ -38,7 +39,8 @@ int main(int argc, char** argv) {
   std::thread writers[2];
   for (int t = 0; t < 2; ++t) {
     writers[t] = std::thread([t, add_order] {
-      started.fetch_add(1, std::memory_order_relaxed);   // the job starts
+      queued.fetch_add(1, std::memory_order_relaxed);    // the job is queued
+      started.fetch_add(1, std::memory_order_release);   // the job starts
       payload[t] = 100 + static_cast<std::uint64_t>(t);  // plain write before the finish
       finished.fetch_add(1, add_order);                  // the job is finished
     });
@@ -46,9 +48,11 @@ int main(int argc, char** argv) {
   std::thread reader([load_order] {
     std::uint64_t e = 0;
     while ((e = finished.load(load_order)) < 2) std::this_thread::yield();  // read first
-    const std::uint64_t r = started.load(std::memory_order_relaxed);
-    std::printf("finished=%llu started=%llu payloads %llu %llu\n",
+    const std::uint64_t r = started.load(std::memory_order_acquire);
+    const std::uint64_t q = queued.load(std::memory_order_relaxed);
+    std::printf("finished=%llu started=%llu queued=%llu payloads %llu %llu\n",
                 static_cast<unsigned long long>(e), static_cast<unsigned long long>(r),
+                static_cast<unsigned long long>(q),
                 static_cast<unsigned long long>(payload[0]),
                 static_cast<unsigned long long>(payload[1]));
   });

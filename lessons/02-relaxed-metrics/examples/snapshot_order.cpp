@@ -1,17 +1,19 @@
-// snapshot_order.cpp: which load comes first decides whether finished <= started (lesson 02).
+// snapshot_order.cpp: which load comes first decides whether a pipeline's snapshot keeps
+// finished <= started <= queued (lesson 02).
 //
-// Writers start a job and then finish it, over and over. A reader takes snapshots of the
-// two counters while they run and counts the snapshots that show more finished than started.
-// Four ways to take the snapshot are compared:
+// Writers queue a job, start it and then finish it, over and over, each on its own thread. A
+// reader takes snapshots of the three counters while they run and counts the snapshots in
+// which a later stage is ahead of an earlier one. Four ways to take the snapshot:
 //
-//   started first, relaxed           the order a beginner writes (it is the declaration order)
-//   started first, seq_cst           stronger orders do not help: the loads are still apart
-//   finished first (acquire), then started (relaxed), finished incremented with release: correct
+//   queued first, relaxed            the order a beginner writes (it is the declaration order)
+//   queued first, seq_cst            stronger orders do not help: the loads are still apart
+//   finished first (acquire), then started (acquire), then queued (relaxed), with started and
+//                                    finished incremented with release: correct
 //   finished first, all seq_cst      also correct (seq_cst includes acquire and release)
 //
-// Not the collector of milestone 2: a job monitor, where every job is finished after it was
-// started, by the thread that started it. The collector's decision is the same kind; which of
-// its counters plays which role is yours to work out.
+// Not the collector of milestone 2: a three-stage pipeline, where the middle counter both
+// receives (its load is an acquire) and publishes (its increment is a release). The collector
+// has two counters; which of them plays which part, and which orders that leaves, is yours.
 //
 // After the writers are joined, the totals are exact in every variant: join makes every write
 // of the joined thread, relaxed ones included, visible to the thread that joined it.
@@ -29,21 +31,23 @@
 namespace {
 
 struct Counters {
+  std::atomic<std::uint64_t> queued{0};
   std::atomic<std::uint64_t> started{0};
   std::atomic<std::uint64_t> finished{0};
 };
 
 struct Snapshot {
+  std::uint64_t queued;
   std::uint64_t started;
   std::uint64_t finished;
 };
 
-enum class Variant { kStartedFirstRelaxed, kStartedFirstSeqCst, kFinishedFirstAcquire, kFinishedFirstSeqCst };
+enum class Variant { kQueuedFirstRelaxed, kQueuedFirstSeqCst, kFinishedFirstAcquire, kFinishedFirstSeqCst };
 
 const char* name(Variant v) {
   switch (v) {
-    case Variant::kStartedFirstRelaxed: return "started first, relaxed          ";
-    case Variant::kStartedFirstSeqCst: return "started first, seq_cst          ";
+    case Variant::kQueuedFirstRelaxed: return "queued first, relaxed           ";
+    case Variant::kQueuedFirstSeqCst: return "queued first, seq_cst           ";
     case Variant::kFinishedFirstAcquire: return "finished first, release/acquire ";
     case Variant::kFinishedFirstSeqCst: return "finished first, seq_cst         ";
   }
@@ -51,11 +55,13 @@ const char* name(Variant v) {
 }
 
 void record(Counters& c, Variant v) {
-  if (v == Variant::kStartedFirstSeqCst || v == Variant::kFinishedFirstSeqCst) {
+  if (v == Variant::kQueuedFirstSeqCst || v == Variant::kFinishedFirstSeqCst) {
+    c.queued.fetch_add(1);
     c.started.fetch_add(1);
     c.finished.fetch_add(1);
   } else {
-    c.started.fetch_add(1, std::memory_order_relaxed);
+    c.queued.fetch_add(1, std::memory_order_relaxed);
+    c.started.fetch_add(1, std::memory_order_release);
     c.finished.fetch_add(1, std::memory_order_release);
   }
 }
@@ -63,21 +69,25 @@ void record(Counters& c, Variant v) {
 Snapshot take(const Counters& c, Variant v) {
   Snapshot s{};
   switch (v) {
-    case Variant::kStartedFirstRelaxed:  // WRONG: a request and its error can land in between
+    case Variant::kQueuedFirstRelaxed:  // WRONG: a job can move on between two loads
+      s.queued = c.queued.load(std::memory_order_relaxed);
       s.started = c.started.load(std::memory_order_relaxed);
       s.finished = c.finished.load(std::memory_order_relaxed);
       break;
-    case Variant::kStartedFirstSeqCst:  // WRONG in the same way
+    case Variant::kQueuedFirstSeqCst:  // WRONG in the same way
+      s.queued = c.queued.load();
       s.started = c.started.load();
       s.finished = c.finished.load();
       break;
     case Variant::kFinishedFirstAcquire:
       s.finished = c.finished.load(std::memory_order_acquire);
-      s.started = c.started.load(std::memory_order_relaxed);
+      s.started = c.started.load(std::memory_order_acquire);
+      s.queued = c.queued.load(std::memory_order_relaxed);
       break;
     case Variant::kFinishedFirstSeqCst:
       s.finished = c.finished.load();
       s.started = c.started.load();
+      s.queued = c.queued.load();
       break;
   }
   return s;
@@ -106,9 +116,10 @@ void run(Variant v, std::chrono::milliseconds duration, unsigned writers) {
       while (std::chrono::steady_clock::now() < end) {
         const Snapshot s = take(counters, v);
         ++snapshots;
-        if (s.finished > s.started) {
+        if (s.finished > s.started || s.started > s.queued) {
           ++bad;
-          worst = std::max(worst, s.finished - s.started);
+          worst = std::max({worst, s.finished > s.started ? s.finished - s.started : 0,
+                            s.started > s.queued ? s.started - s.queued : 0});
         }
       }
       // order: relaxed: see the writers' loop.
@@ -118,10 +129,12 @@ void run(Variant v, std::chrono::milliseconds duration, unsigned writers) {
   std::uint64_t expected = 0;
   for (const std::uint64_t n : pairs) expected += n;
   const Snapshot after = take(counters, v);
-  std::printf("%s %8llu of %9llu snapshots had finished > started (worst by %llu); after join: %s\n",
+  std::printf("%s %8llu of %9llu snapshots had a stage ahead (worst by %llu); after join: %s\n",
               name(v), static_cast<unsigned long long>(bad),
               static_cast<unsigned long long>(snapshots), static_cast<unsigned long long>(worst),
-              after.started == expected && after.finished == expected ? "exact" : "WRONG");
+              after.queued == expected && after.started == expected && after.finished == expected
+                  ? "exact"
+                  : "WRONG");
 }
 
 }  // namespace
@@ -131,7 +144,7 @@ int main(int argc, char** argv) {
   const unsigned writers = std::max(3U, std::thread::hardware_concurrency());
   std::printf("%u writer threads and 1 reader, %lld ms per variant\n", writers,
               static_cast<long long>(duration.count()));
-  for (const Variant v : {Variant::kStartedFirstRelaxed, Variant::kStartedFirstSeqCst,
+  for (const Variant v : {Variant::kQueuedFirstRelaxed, Variant::kQueuedFirstSeqCst,
                           Variant::kFinishedFirstAcquire, Variant::kFinishedFirstSeqCst}) {
     run(v, duration, writers);
   }

@@ -1,14 +1,16 @@
-// snapshot_order.cpp: which order of operations keeps "the total includes every counted
-// item"? Not the histogram: a shop's till. Each sale adds its price to `revenue` and counts
-// the sale in its price tier, `sales[tier]`; a report (a snapshot taken while sales go on)
-// promises that every sale it counts has its price in its revenue. Four versions of the same
-// till, differing only in ORDER:
+// snapshot_order.cpp: which order of operations keeps "the total holds nothing that is not
+// counted"? Not the histogram: a shop's till, audited. Each sale adds its price to `revenue`
+// and counts the sale in its price tier, `sales[tier]`; a report (a snapshot taken while sales
+// go on) promises the auditor that its revenue contains no money from a sale it does not count
+// (revenue <= the counted sales' prices). That is the OPPOSITE promise of the histogram's
+// ("every counted value is in the sum"). Four versions of the same till, differing only in
+// ORDER:
 //   sell():     revenue first, then tier   |  tier first, then revenue
 //   report():   tiers first, then revenue  |  revenue first, then tiers
 // Every write is a release RMW and every read an acquire load, so only the order of the
 // statements differs. Each sale in tier t costs price_of(t) (1'000'000 in the last tier), so a
 // report's counted sales add up to exactly sum(sales[t] * price_of(t)); the program counts the
-// reports whose revenue is smaller than that. No data race anywhere: TSan stays silent.
+// reports whose revenue is larger than that. No data race anywhere: TSan stays silent.
 //   build/student/lessons/lesson_03_snapshot_order
 #include <algorithm>
 #include <array>
@@ -79,11 +81,11 @@ void run(const char* sell_order, const char* report_order) {
         std::uint64_t counted = 0;
         for (std::size_t t = 0; t <= kN; ++t) counted += r.sales[t] * price_of(t);
         ++snapshots;
-        if (r.revenue < counted) ++bad;
+        if (r.revenue > counted) ++bad;
       }
     });
   }
-  std::printf("sell: %-23s report: %-23s %6llu of %6llu reports lack counted sales\n",
+  std::printf("sell: %-23s report: %-23s %6llu of %6llu reports hold uncounted revenue\n",
               sell_order, report_order, static_cast<unsigned long long>(bad),
               static_cast<unsigned long long>(snapshots));
 }

@@ -1,17 +1,18 @@
 // withdraw.cpp: lesson 04, the check-then-act trap and its compare-exchange fix.
 //
-// Many small accounts start with a balance of 4. Four threads drain each account together by
-// withdrawing 1 at a time until a withdrawal is refused, then move to the next account. Two
-// versions of withdraw():
-//   check_then_act_withdraw  if (balance.load() >= amount) balance.fetch_sub(amount);
-//   cas_withdraw             a compare_exchange_weak loop that checks and writes in one step
+// Many small accounts start with a balance of 4. Four threads drain each account together: each
+// withdrawal takes up to 3, or what is left if that is less, and a thread moves on to the next
+// account once a withdrawal got nothing. Two versions of take_up_to():
+//   check_then_act_take  take = min(balance.load(), amount); balance.fetch_sub(take);
+//   cas_take             a compare_exchange_weak loop that decides and writes in one step
 // Every access is atomic, so ThreadSanitizer has nothing to report about either. The program
 // counts the accounts that did NOT end at 0: for the check-then-act version, two threads that
-// both saw a balance of 1 both subtracted, and the unsigned balance wrapped around.
+// both saw a balance of 4 both took 3, and the unsigned balance wrapped around.
 //
 // Build and run (from the repository root, TSan build):
 //   cmake --preset student && cmake --build build/student --target lesson_04_withdraw
 //   ./build/student/lessons/lesson_04_withdraw
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -23,29 +24,31 @@
 namespace {
 
 // BROKEN: the check and the act are two atomic steps. Between them another thread may
-// withdraw, and then this thread withdraws from money that is no longer there.
-bool check_then_act_withdraw(std::atomic<std::uint64_t>& balance, std::uint64_t amount) {
-  if (balance.load() < amount) return false;  // check ...
-  balance.fetch_sub(amount);                  // ... then act on a stale check
-  return true;
+// withdraw, and then this thread takes money that is no longer there.
+std::uint64_t check_then_act_take(std::atomic<std::uint64_t>& balance, std::uint64_t amount) {
+  const std::uint64_t take = std::min(balance.load(), amount);  // check ...
+  balance.fetch_sub(take);                                       // ... then act on a stale check
+  return take;
 }
 
-// FIXED: load, decide, and install the new balance only if the balance is still the one we
-// decided on. If another thread changed it, compare_exchange_weak fails and writes the
-// balance it found into `seen`; we decide again with that fresh value.
-bool cas_withdraw(std::atomic<std::uint64_t>& balance, std::uint64_t amount) {
+// FIXED: load, decide how much to take, and install the new balance only if the balance is
+// still the one we decided on. If another thread changed it, compare_exchange_weak fails and
+// writes the balance it found into `seen`; we decide again with that fresh value.
+std::uint64_t cas_take(std::atomic<std::uint64_t>& balance, std::uint64_t amount) {
   std::uint64_t seen = balance.load();
+  std::uint64_t take = 0;
   do {
-    if (seen < amount) return false;  // early exit: nothing to write
-  } while (!balance.compare_exchange_weak(seen, seen - amount));
-  return true;
+    take = std::min(seen, amount);
+    if (take == 0) return 0;  // early exit: nothing to write
+  } while (!balance.compare_exchange_weak(seen, seen - take));
+  return take;
 }
 
-using Withdraw = bool (*)(std::atomic<std::uint64_t>&, std::uint64_t);
+using Take = std::uint64_t (*)(std::atomic<std::uint64_t>&, std::uint64_t);
 
 // Drains `accounts` accounts of `start` each with `threads` threads; returns how many
 // accounts did not end at exactly 0.
-std::size_t broken_accounts(Withdraw withdraw, std::size_t accounts, std::size_t threads) {
+std::size_t broken_accounts(Take take_up_to, std::size_t accounts, std::size_t threads) {
   constexpr std::uint64_t start = 4;
   std::deque<std::atomic<std::uint64_t>> balances;
   for (std::size_t i = 0; i < accounts; ++i) balances.emplace_back(start);
@@ -56,7 +59,7 @@ std::size_t broken_accounts(Withdraw withdraw, std::size_t accounts, std::size_t
         for (std::atomic<std::uint64_t>& balance : balances) {
           // At most `start` withdrawals per thread and account: a wrapped balance would
           // otherwise look like 18 quintillion and keep this loop busy forever.
-          for (std::uint64_t n = 0; n < start && withdraw(balance, 1); ++n) {
+          for (std::uint64_t n = 0; n < start && take_up_to(balance, 3) != 0; ++n) {
           }
         }
       });
@@ -78,11 +81,11 @@ std::size_t broken_accounts(Withdraw withdraw, std::size_t accounts, std::size_t
 int main() {
   constexpr std::size_t accounts = 200'000;
   constexpr std::size_t threads = 4;
-  std::printf("check-then-act withdraw:\n");
-  const std::size_t broken = broken_accounts(check_then_act_withdraw, accounts, threads);
+  std::printf("check-then-act take-up-to-3:\n");
+  const std::size_t broken = broken_accounts(check_then_act_take, accounts, threads);
   std::printf("  %zu of %zu accounts did not end at 0\n", broken, accounts);
-  std::printf("compare-exchange withdraw:\n");
-  const std::size_t fixed = broken_accounts(cas_withdraw, accounts, threads);
+  std::printf("compare-exchange take-up-to-3:\n");
+  const std::size_t fixed = broken_accounts(cas_take, accounts, threads);
   std::printf("  %zu of %zu accounts did not end at 0\n", fixed, accounts);
   return fixed == 0 ? 0 : 1;
 }

@@ -2,14 +2,15 @@
 //
 // Two exporters with a 2 s interval, each started and stopped after 100 ms:
 //   SleepyExporter  the naive design: a running flag checked after sleep_for(interval);
-//   WakeableExporter std::jthread + std::stop_token + std::condition_variable_any.
+//   WakeableExporter the C++17 fix: a flag guarded by a mutex, and a condition variable that
+//                    stop() notifies. (C++20's std::jthread, std::stop_token and
+//                    std::condition_variable_any do the same job: the lesson's exercise.)
 // Both join their thread in stop(); the program prints how long stop() took.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
-#include <stop_token>
 #include <thread>
 
 using namespace std::chrono_literals;
@@ -43,27 +44,33 @@ class WakeableExporter {
  public:
   explicit WakeableExporter(std::chrono::milliseconds interval) : period_(interval) {}
   void start() {
-    thread_ = std::jthread([this](std::stop_token stop) {
-      std::mutex m;
-      std::condition_variable_any cv;
-      std::unique_lock lock(m);
+    thread_ = std::thread([this] {
+      std::unique_lock lock(m_);
       while (true) {
-        // Returns at the deadline, or at once when request_stop() is called.
-        static_cast<void>(cv.wait_until(lock, stop, Clock::now() + period_, [] { return false; }));
-        if (stop.stop_requested()) break;
-        ++exports_;
+        // Returns true as soon as stop() has set the flag (and notified), false at the deadline.
+        // The predicate is checked under the mutex, so a stop between "check" and "sleep" is
+        // not lost.
+        if (cv_.wait_until(lock, Clock::now() + period_, [this] { return stopping_; })) break;
+        ++exports_;  // a real exporter would unlock around its (slow) export
       }
     });
   }
   void stop() {
-    thread_.request_stop();  // runs the token's callbacks: notifies `cv`
-    thread_.join();
+    {
+      std::lock_guard guard(m_);
+      stopping_ = true;  // under the mutex, or the thread could check, miss it, and then sleep
+    }
+    cv_.notify_one();
+    thread_.join();  // nothing runs on that thread after stop() returns
   }
 
  private:
   std::chrono::milliseconds period_;
+  std::mutex m_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
   int exports_ = 0;
-  std::jthread thread_;
+  std::thread thread_;
 };
 
 template <class Exporter>
