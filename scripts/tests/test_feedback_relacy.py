@@ -327,6 +327,19 @@ class NoiseAndLimitsTest(unittest.TestCase):
                       "never ended.", text)
         self.assertLess(len(text.splitlines()), 12)
 
+    def test_a_fifo_in_the_submission_is_not_read(self):
+        """The grader reads the student's source lines too: a FIFO named like a source file
+        must not block it (on the old reader, open() waited for a writer for ever)."""
+        import os
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            (Path(tmp) / "02-x").mkdir()
+            os.mkfifo(Path(tmp) / "02-x" / "metrics_collector.hpp")
+            (Path(tmp) / "02-x" / "other.hpp").write_text("one\ntwo\n")
+            read = fb.source_reader(Path("/nonexistent"), Path(tmp), "starter")
+            self.assertIsNone(read("starter/02-x/metrics_collector.hpp", 1))
+            self.assertEqual(read("starter/02-x/other.hpp", 2), "two")
+
     def test_other_results_are_named_in_words(self):
         raw = fixture("m4_spurious_cas").replace("USER ASSERT FAILED (assertion: "
                                                  "c.try_increment())", "LIVELOCK")
