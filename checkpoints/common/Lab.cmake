@@ -2,6 +2,7 @@
 #
 #   lab_milestone(TESTS        test_a.cpp ...        # doctest sources in this folder
 #                 [PLAIN_TESTS test_c.cpp ...]       # doctest sources built WITHOUT sanitizers
+#                 [MODEL_TESTS model_d.cpp ...]      # model checks under Relacy (see below)
 #                 [TRACK_SOURCES file.cpp ...])      # .cpp files of the track folder to compile
 #
 # Everything else comes from the folder and its manifest.json, written once:
@@ -14,6 +15,15 @@
 #   mN_checkpoints   one doctest executable, warnings + sanitizers on;
 #   mN_plain         with PLAIN_TESTS: a second one without sanitizers (timing-sensitive
 #                    experiments that TSan would distort);
+#   mN_models        with MODEL_TESTS: the model checkpoints, the student's unchanged headers
+#                    compiled against Relacy (Debian relacy-dev) through the stand-in <atomic>
+#                    of checkpoints/common/relacy/ (first on the include path), without
+#                    sanitizers and never linked with the sanitized objects (std::atomic has
+#                    another layout there). Built in every preset, but as its own target: a
+#                    header the model cannot compile (e.g. a thread_local) costs only the model
+#                    tests (build.py builds it after the milestone's other targets).
+#                    HOWTO add one: write model_x.cpp as lab_model.hpp's banner shows, add it to
+#                    MODEL_TESTS, and list its TEST_CASEs in manifest.json with "model": true.
 #   with LAB_EXECUTABLE_PER_SOURCE=ON, one executable per source instead, mN_<source name>
 #   (mN_checkpoints and mN_plain are then targets that build them all): a changed header then
 #   costs only the sources of the tests one wants to run (the self-test's mutant trees);
@@ -28,6 +38,7 @@
 # a --test-case filter matches nothing) instead of vanishing from the list.
 include_guard(GLOBAL)
 
+set(LAB_COMMON_DIR "${CMAKE_CURRENT_LIST_DIR}")
 add_library(lab_common INTERFACE)
 target_include_directories(lab_common INTERFACE "${CMAKE_CURRENT_LIST_DIR}")
 
@@ -85,8 +96,35 @@ function(lab_test_case_names out)
   set(${out} "${names}" PARENT_SCOPE)
 endfunction()
 
+# The model checkpoints' executable (see mN_models above). Relacy is a Debian package
+# (relacy-dev); without it the executable is a stub whose every test fails saying so.
+find_path(LAB_RELACY_INCLUDE_DIR relacy/relacy.hpp)
+function(lab_model_executable exe track_lib)
+  get_target_property(type ${track_lib} TYPE)
+  if(NOT type STREQUAL "INTERFACE_LIBRARY")
+    message(FATAL_ERROR "lab: MODEL_TESTS needs a header-only track (${track_lib} compiles "
+                        "sources with the preset's sanitizer)")
+  endif()
+  if(NOT LAB_RELACY_INCLUDE_DIR)
+    message(WARNING "relacy/relacy.hpp not found (sudo apt-get install relacy-dev): the model "
+                    "checkpoints fail until it is installed")
+    add_executable(${exe} "${LAB_COMMON_DIR}/relacy/missing_relacy.cpp")
+    target_link_libraries(${exe} PRIVATE lab_doctest_main_plain doctest::doctest)
+    return()
+  endif()
+  add_executable(${exe} ${ARGN})
+  # SYSTEM: searched before the compiler's own C++ headers, and Relacy's warnings stay quiet.
+  target_include_directories(${exe} SYSTEM BEFORE PRIVATE "${LAB_COMMON_DIR}/relacy"
+                             "${LAB_RELACY_INCLUDE_DIR}")
+  target_link_libraries(${exe} PRIVATE lab_doctest_main_plain ${track_lib} doctest::doctest
+                        lab_warnings)
+  # Relacy's `$` (file and line) is an identifier character to clang.
+  target_compile_options(${exe} PRIVATE
+    $<$<CXX_COMPILER_ID:Clang>:-Wno-dollar-in-identifier-extension>)
+endfunction()
+
 function(lab_milestone)
-  cmake_parse_arguments(PARSE_ARGV 0 ARG "" "" "TESTS;PLAIN_TESTS;TRACK_SOURCES")
+  cmake_parse_arguments(PARSE_ARGV 0 ARG "" "" "TESTS;PLAIN_TESTS;MODEL_TESTS;TRACK_SOURCES")
   get_filename_component(slug "${CMAKE_CURRENT_SOURCE_DIR}" NAME)
   lab_milestone_number(number "${slug}")
   set(label m${number})
@@ -148,6 +186,14 @@ function(lab_milestone)
   set(case_names "")
   set(case_runners "")
   set(sanitized "")
+  if(ARG_MODEL_TESTS)
+    lab_model_executable(${label}_models ${lib} ${ARG_MODEL_TESTS})
+    lab_test_case_names(names ${ARG_MODEL_TESTS})
+    foreach(name IN LISTS names)
+      list(APPEND case_names "${name}")
+      list(APPEND case_runners ${label}_models)
+    endforeach()
+  endif()
   foreach(kind IN ITEMS checkpoints plain)
     if(kind STREQUAL "checkpoints")
       set(sources ${ARG_TESTS})

@@ -41,6 +41,9 @@ class Test:
     stretch: bool = False
     on_timeout: str = ""
     timeout: float | None = None
+    # A model checkpoint (mN_models: the code under Relacy, built apart from the sanitized
+    # executables, so code the model cannot compile costs only these tests).
+    model: bool = False
 
 
 @dataclass
@@ -145,6 +148,7 @@ def _test(entry: dict, where: Path) -> Test:
                     concurrency=bool(entry.get("concurrency", False)),
                     needs_cpus=int(entry.get("needs_cpus", 1)),
                     stretch=bool(entry.get("stretch", False)),
+                    model=bool(entry.get("model", False)),
                     on_timeout=str(entry.get("on_timeout", "")),
                     timeout=float(entry["timeout"]) if "timeout" in entry else None)
     except (KeyError, TypeError, ValueError) as exc:

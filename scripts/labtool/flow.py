@@ -67,7 +67,13 @@ def run_flow(tree: Tree, selected: list[Milestone], all_ms: list[Milestone], run
             status = Status.NOT_BUILT
             output = compile_failure(explain(compile_errors(build.output if build else "")))
         else:
-            to_run.extend(results)
+            broken_model = build.models is not None and not build.models.ok
+            for r in results:
+                if broken_model and r.test.model:
+                    r.status = Status.NOT_BUILT
+                    r.output = compile_failure(explain(compile_errors(build.models.output)))
+                else:
+                    to_run.append(r)
             continue
         for r in results:
             r.status, r.output = status, output

@@ -124,10 +124,12 @@ def _report_failures(outcome: Outcome, paths: feedback.Paths) -> None:
         print((paint(f"Milestone {m.number}: ", "bold") if not bad else "")
               + feedback.not_run_tests(rows))
     if bad:
-        first = bad[0]
+        # A model's counterexample says why an order is wrong; show it before a test's report.
+        first = next((r for r in bad if feedback.has_model_report(r.output)), bad[0])
         if first.status not in (Status.NOT_BUILT, Status.BLOCKED):
             print()
-            print(paint(f"First failure, in full: {first.name}", "bold")
+            print(paint(f"{'First' if first is bad[0] else 'A'} failure, in full: {first.name}",
+                        "bold")
                   + f"  ({_status_word(first)})")
         for line in _detail(first, paths).splitlines():
             print("  " + line)

@@ -20,6 +20,8 @@ failed assertions:
   failing_tests()      the list of every failing test of a milestone, one line each;
   not_run_tests()      the tests that did not run (skipped, inconclusive), apart, with why;
   compile_failure()    "does not compile: <first compiler error>", then the diagnostics;
+  model_excerpt()      a violated Relacy model: the property, then the counterexample as a
+                       short timeline (relacy.py, model_timeline.py); model_headline() its one line;
   tidy()               the same path and noise clean-up for any other text (compiler errors).
 
 Paths: a frame in a file under `Paths.track` (starter/, another tree, or a submission) is the
@@ -34,11 +36,14 @@ from typing import Iterable
 
 from .assertions import ASSERTION, doctest_failure, text_diff
 from .paths import Paths, show_path, source_reader, tidy
+from .model_timeline import model_excerpt, model_headline
+from .relacy import has_model_report
 from .sanitizers import (MARK, has_sanitizer_report, parse_frame, sanitizer_excerpt,
                          sanitizer_headline)
 
 __all__ = ["MARK", "Paths", "compile_failure", "ctest_timeouts", "doctest_failure",
-           "failing_tests", "failure_detail", "has_sanitizer_report", "not_run_reason",
+           "failing_tests", "failure_detail", "has_model_report", "has_sanitizer_report",
+           "model_excerpt", "model_headline", "not_run_reason",
            "not_run_tests", "one_line", "sanitizer_excerpt", "sanitizer_headline", "show_path",
            "source_reader", "tail", "text_diff", "tidy", "timeout_note"]
 
@@ -78,6 +83,8 @@ def failure_detail(output: str, paths: Paths, timed_out: bool = False,
         note = timeout_note(limit, on_timeout)
         report = sanitizer_excerpt(output, paths)
         return note + ("\n\n" + report if report else "")
+    if has_model_report(output):
+        return model_excerpt(output, paths)
     report = sanitizer_excerpt(output, paths)
     failed = doctest_failure(output, paths)
     if report:
@@ -94,6 +101,8 @@ def one_line(output: str, paths: Paths, timed_out: bool = False,
     """A failed test in one line, for the list of failures."""
     if timed_out:
         return f"timed out after {limit:g} s" if limit else "timed out"
+    if has_model_report(output):
+        return model_headline(output, paths)
     if has_sanitizer_report(output):
         where = ""
         for line in output.splitlines():

@@ -169,6 +169,9 @@ def _judge(proc_code: int, output: str, seconds: float,
     if "ThreadSanitizer: unexpected memory mapping" in output:
         return Run(Status.ERROR, "ThreadSanitizer could not start", feedback.tail(output),
                    seconds)
+    if proc_code != 0 and feedback.has_model_report(output):   # a violated model's history
+        return Run(Status.FAILED, feedback.model_headline(output, paths),
+                   feedback.model_excerpt(output, paths), seconds)
     if feedback.has_sanitizer_report(output):
         return Run(Status.SANITIZER, feedback.sanitizer_headline(output, proc_code),
                    feedback.sanitizer_excerpt(output, paths, headline=False), seconds)
@@ -214,7 +217,8 @@ def _run_once(gbox: GradingBox, spec: CTestEntry, test_name: str, slug: str, tim
             path.write_bytes(report)
         verdict = verify_report(path, exe, test_name, slug, nonce)
     return _judge(res.returncode, res.output, res.seconds, verdict,
-                  feedback.Paths(ROOT, gbox.track))
+                  feedback.Paths(ROOT, gbox.track, "starter",
+                                 feedback.source_reader(ROOT, gbox.track)))
 
 
 def manifest_command(tree: Tree, r: TestResult, spec: CTestEntry | None) -> CTestEntry | None:

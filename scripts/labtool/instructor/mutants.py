@@ -99,6 +99,13 @@ def _one_mutant(w: _Worker, m: Milestone, mutant: dict, reliability: int) -> str
                     f"plausible program):\n{compile_errors(built.output)}")
         build_s = time.monotonic() - start
         failing, missing, seen = _kills(w.tree, m, mutant)
+        # A model checkpoint is deterministic: each one the mutant names must catch it.
+        models = [m.ctest_name(t.name) for t in m.tests
+                  if t.model and t.name in mutant["killed_by"]]
+        escaped = [n for n in models if n not in failing]
+        if failing and escaped:
+            return (f"{m.slug} mutant {mutant['name']}: its model checkpoint did not catch it "
+                    f"({seen}). Mistake: {mutant['mistake']}")
         took = f"build {build_s:.1f} s, tests {time.monotonic() - start - build_s:.1f} s"
         if failing and reliability:
             kills = 1 + sum(bool(_kills(w.tree, m, mutant)[0]) for _ in range(reliability - 1))

@@ -2,7 +2,7 @@
 // "seq_cst itself" and "Fences against operations"). x86 cannot show most of these outcomes
 // (it is TSO); Relacy explores every interleaving and every value each load may return under
 // its implementation of the C++ memory model.
-//
+// lab-model: relacy
 //   lesson_06_seq_cst_models MODEL     runs one model and prints Relacy's verdict
 //   lesson_06_seq_cst_models --list    the models
 //

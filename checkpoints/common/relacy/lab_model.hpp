@@ -1,0 +1,166 @@
+// lab_model.hpp: the support of the model checkpoints (mN_models executables).
+//
+// A model checkpoint runs a small test of the student's own, unchanged header under Relacy,
+// which explores the interleavings and the values each load may read under the C++ memory
+// model (not under this x86-64 CPU). The header comes through the stand-in <atomic> in this
+// folder (see the file `atomic`). A violated property prints, on stdout:
+//
+//   model: <the property in words>
+//   <Relacy's own report: the failing execution's history, one step a line, unchanged>
+//
+// and fails the doctest TEST_CASE (exit code 1, as every checkpoint). A starter's LAB_TODO
+// fails it with the TODO's own message; a construct the model cannot run fails it with
+// "not modelled: <construct> at file:line" and what to use instead. Never a pass.
+//
+// HOWTO: a model test file of milestone N (checkpoints/NN-name/model_x.cpp):
+//
+//   #include "lab_model.hpp"             // first: the stand-in <atomic>, Relacy, doctest
+//   #include "lab_model_student_begin.hpp"
+//   #include "the_students_header.hpp"
+//   #include "lab_model_student_end.hpp"
+//
+//   struct MyModel : lab_model::Suite<MyModel, 2> {     // 2 modelled threads
+//     std::optional<metrics::Thing> thing;              // built in setup(): a TODO is caught
+//     rl::var<int> payload;                             // plain data Relacy checks for races
+//     void setup() { thing.emplace(); }
+//     void run(unsigned thread) { ... }                 // each thread's steps
+//     void check() { LAB_MODEL_ASSERT(...); }           // after all threads
+//   };
+//   TEST_CASE("model: ...") {
+//     lab_model::require_holds<MyModel>("the property in words", lab_model::exhaustive());
+//   }
+//
+// then list model_x.cpp under MODEL_TESTS in the folder's lab_milestone() call and the
+// TEST_CASE in manifest.json with "model": true. Search: lab_model::exhaustive() (Relacy's
+// full search, every execution) where it ends within 10 s on the course machine, otherwise
+// lab_model::bounded(iterations, "reason") (random scheduler, fixed seeds: deterministic).
+#pragma once
+
+#include <atomic>  // the stand-in (this folder is first on the model executables' include path)
+
+#include <cstdio>
+#include <optional>
+#include <sstream>
+#include <string>
+
+#include <doctest/doctest.h>
+
+#include "lab_todo.hpp"
+
+namespace lab_model {
+
+// The first TODO a starter reached inside a model (copied: the exception lives in a fiber).
+struct TodoRecord {
+  bool seen = false;
+  char text[1024] = {};
+};
+inline TodoRecord& todo_record() {
+  static TodoRecord record;
+  return record;
+}
+
+// Runs one part of the model; a starter's TODO ends the execution and is reported after it.
+template <typename F>
+void guarded(F&& part) {
+  try {
+    part();
+  } catch (const lab::TodoError& e) {
+    TodoRecord& r = todo_record();
+    if (!r.seen) {
+      r.seen = true;
+      std::snprintf(r.text, sizeof r.text, "%s", e.what());
+    }
+    rl::ctx().fail_test("TODO", rl::test_result_user_assert_failed, RL_INFO);
+  }
+}
+
+// The base of every model: Derived defines setup(), run(thread) and check().
+template <typename Derived, int Threads>
+struct Suite : rl::test_suite<Derived, Threads> {
+  void before() { guarded([this] { self().setup(); }); }
+  void thread(unsigned index) { guarded([this, index] { self().run(index); }); }
+  void after() { guarded([this] { self().check(); }); }
+  void setup() {}
+  void check() {}
+
+ private:
+  Derived& self() { return static_cast<Derived&>(*this); }
+};
+
+// How a model is searched.
+struct Search {
+  rl::scheduler_type_e kind = rl::sched_full;
+  rl::iteration_t iterations = 100'000'000;  // full search: a cap it never reaches
+  const char* reason = "";
+};
+// Every execution (Relacy's full search scheduler).
+inline Search exhaustive() { return {}; }
+// A fixed number of executions of the random scheduler (deterministic: Relacy seeds each
+// execution by its index); `reason` says why the full search is out of reach.
+inline Search bounded(rl::iteration_t iterations, const char* reason) {
+  return {rl::sched_random, iterations, reason};
+}
+
+struct Result {
+  bool violated = false;
+  rl::iteration_t executions = 0;
+  std::string report;  // Relacy's output
+};
+
+// Runs the model; rethrows a starter's TODO and fails on a construct it cannot model.
+template <typename Model>
+Result run(const Search& search) {
+  todo_record() = {};
+  not_modelled_record() = {};
+  std::ostringstream out;
+  std::ostringstream progress;
+  rl::test_params params;
+  params.search_type = search.kind;
+  params.iteration_count = search.iterations;
+  params.output_stream = &out;
+  params.progress_stream = &progress;
+  params.progress_output_period = 1'000'000;
+  const bool ok = rl::simulate<Model>(params);
+  if (todo_record().seen) throw lab::TodoError(todo_record().text);
+  if (not_modelled_record().seen) {
+    std::printf("%s\n", not_modelled_record().text);
+    FAIL(not_modelled_record().text);
+  }
+  return Result{!ok, params.stop_iteration, out.str()};
+}
+
+inline const char* search_name(const Search& s) {
+  return s.kind == rl::sched_full ? "exhaustive" : "bounded";
+}
+
+// The model must hold in every explored execution.
+template <typename Model>
+void require_holds(const char* property, const Search& search) {
+  const Result r = run<Model>(search);
+  if (r.violated) {
+    std::printf("model: %s\n%s", property, r.report.c_str());
+    std::fflush(stdout);
+    FAIL("model: " << std::string(property) << " -- violated in the execution printed above (execution "
+                   << r.executions << " of a " << std::string(search_name(search)) << " search)");
+  }
+  MESSAGE("model: " << std::string(property) << ": holds in " << r.executions << " executions ("
+                    << std::string(search_name(search)) << " search)");
+}
+
+// The model must find an execution where the property fails: the C++ memory model allows the
+// outcome (e.g. store buffering's r1 == r2 == 0 with relaxed orders).
+template <typename Model>
+void require_possible(const char* outcome, const Search& search) {
+  const Result r = run<Model>(search);
+  if (!r.violated) {
+    std::printf("model: %s\n", outcome);
+    FAIL("model: " << std::string(outcome) << " -- the C++ memory model allows it, but no execution of "
+                   << r.executions << " showed it: are the orders stronger than asked for?");
+  }
+  MESSAGE("model: " << std::string(outcome) << ": found in execution " << r.executions);
+}
+
+}  // namespace lab_model
+
+// An assertion inside a model (a failed one prints the history).
+#define LAB_MODEL_ASSERT(x) RL_ASSERT(x)

@@ -1,0 +1,64 @@
+// Stand-ins for the constructs a model cannot run (see lab_model_student_begin.hpp): each
+// records "not modelled: <construct> at file:line" and what to use instead, and fails the
+// execution. The real headers are included first, so the renaming touches only the student's.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+
+namespace std {
+
+struct lab_model_atomic_flag {
+  lab_model_atomic_flag(LAB_MODEL_POS_PARAMS) noexcept { report(lab_func_, lab_file_, lab_line_); }
+  template <typename... Args>
+  bool test_and_set(Args...) noexcept { return false; }
+  template <typename... Args>
+  bool test(Args...) const noexcept { return false; }
+  template <typename... Args>
+  void clear(Args...) noexcept {}
+  static void report(const char* func, const char* file, unsigned line) {
+    ::lab_model::not_modelled("std::atomic_flag", "use std::atomic<bool>", func, file, line);
+  }
+};
+
+struct lab_model_mutex {
+  void lock(LAB_MODEL_POS_PARAMS) { report(lab_func_, lab_file_, lab_line_); }
+  bool try_lock(LAB_MODEL_POS_PARAMS) { report(lab_func_, lab_file_, lab_line_); return true; }
+  void unlock() {}
+  void lock_shared(LAB_MODEL_POS_PARAMS) { report(lab_func_, lab_file_, lab_line_); }
+  void unlock_shared() {}
+  static void report(const char* func, const char* file, unsigned line) {
+    ::lab_model::not_modelled("a mutex", "the exercise asks for atomics, without locks", func,
+                              file, line);
+  }
+};
+
+template <typename... M>
+struct lab_model_lock {
+  template <typename... Args>
+  explicit lab_model_lock(Args&&...) {
+    lab_model_mutex::report(__builtin_FUNCTION(), __builtin_FILE(), __builtin_LINE());
+  }
+  void lock() {}
+  void unlock() {}
+  bool owns_lock() const { return true; }
+};
+template <typename... Args>
+lab_model_lock(Args&...) -> lab_model_lock<Args...>;
+
+struct lab_model_thread {
+  template <typename F, typename... Args>
+  explicit lab_model_thread(F&&, Args&&...) {
+    ::lab_model::not_modelled("std::thread", "a model starts its threads itself; call the code",
+                              __builtin_FUNCTION(), __builtin_FILE(), __builtin_LINE());
+  }
+  lab_model_thread() = default;
+  bool joinable() const { return false; }
+  void join() {}
+  void detach() {}
+};
+
+}  // namespace std
