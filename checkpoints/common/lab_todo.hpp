@@ -30,5 +30,6 @@ class TodoError : public std::exception {
 
 }  // namespace lab
 
-// Use in starter code only: LAB_TODO("use fetch_add(1) so that no increment is lost");
+// Use in starter code only; the task asks, never tells (it names the guarantee, the lesson
+// section and a question): LAB_TODO("f(): <guarantee> (lesson N, \"Section\"). <question>?");
 #define LAB_TODO(task) ::lab::todo(__FILE__, __LINE__, task)

@@ -62,6 +62,9 @@ class Milestone:
     forbidden: list[dict] = field(default_factory=list)
     directory: Path = field(repr=False, default=Path())
     timeout: float = DEFAULT_TIMEOUT
+    # Points per unlocked hint that `grade` shows as a suggested deduction, never applies
+    # (hintlog.py: the record is written by the student's tool). 0: nothing shown.
+    hint_penalty: float = 0.0
 
     @property
     def label(self) -> str:
@@ -187,9 +190,17 @@ def load_milestone(folder: Path, rule_sets: dict[str, list[dict]] | None = None)
             stretch_lessons=_stretch(data, "stretch_lessons", list(data["files"]), path),
             forbidden=_forbidden(data.get("forbidden", []), rule_sets, path, number),
             directory=folder,
-            timeout=float(data.get("timeout", DEFAULT_TIMEOUT)))
+            timeout=float(data.get("timeout", DEFAULT_TIMEOUT)),
+            hint_penalty=_hint_penalty(data.get("hint_penalty", 0), path))
     except KeyError as exc:
         raise LabError(f"{_shown(path)} lacks the field {exc}") from exc
+
+
+def _hint_penalty(value, where: Path) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 100:
+        raise LabError(f"{_shown(where)}: \"hint_penalty\" must be a number of points from 0 "
+                       f"to 100 (got {value!r})")
+    return float(value)
 
 
 def load_milestones(checkpoints: Path = CHECKPOINTS) -> list[Milestone]:

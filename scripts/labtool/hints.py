@@ -2,12 +2,16 @@
 
 Each ladder (the main one, "hints", and each stretch exercise's, "stretch_hints") keeps how
 many rungs the student has unlocked in .lab/state.json; --again shows them without a new one.
+The same counts go to hints-unlocked.json at the repository's root, which the student commits
+and `grade` reports to the instructor (informational, never scored: hintlog.py).
 """
 
 from __future__ import annotations
 
-from .console import LabError, paint
+from .console import LabError, paint, warn
+from . import state as state_files
 from .course import Milestone, load_milestones, select_milestones
+from .hintlog import LOG_NAME, write_log
 from .state import load_state, save_state
 
 
@@ -58,6 +62,11 @@ def run_hint(args) -> int:
     shown = max(shown, 1)
     book[key] = shown
     save_state(state)
+    try:
+        # For the instructor, next to .lab/: commit it with your code (hintlog.py).
+        write_log(state_files.STATE_DIR.parent, state)
+    except OSError as exc:
+        warn(f"could not write {LOG_NAME} ({exc}); your hints are still saved in .lab/")
     print(paint(heading, "bold"))
     for i, hint in enumerate(hints[:shown], 1):
         marker = paint(f"Hint {i}/{len(hints)}", "yellow" if i == shown else "dim")

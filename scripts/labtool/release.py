@@ -41,6 +41,9 @@ def release_overrides() -> dict[str, bytes]:
     cmake = (ROOT / "CMakeLists.txt").read_text()
     cmake = re.sub(r'(option\(LAB_INSTRUCTOR\s+"[^"]*"\s+)ON\)', r"\1OFF)", cmake)
     gitignore = (ROOT / ".gitignore").read_text() if (ROOT / ".gitignore").exists() else ""
+    # Students commit their hint log (hintlog.py); only the instructor's repository ignores it.
+    gitignore = "".join(line for line in gitignore.splitlines(keepends=True)
+                        if "hints-unlocked.json" not in line and "hint log" not in line)
     if "/grade-report/" not in gitignore:
         gitignore += "/grade-report/\n"
     return {

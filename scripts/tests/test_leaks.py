@@ -67,7 +67,7 @@ HINTS = [
     "Concept: publishing with happens-before. Lesson 2.",
     "Property: a reader that counts an error sees its request; a read-modify-write.",
     "Order: release on the increment, acquire on the read, because they pair.",
-    "Code: errors_.fetch_add(1, std::memory_order_release); return errors_.load(std::memory_order_acquire);",
+    "Another problem: a generation counter that publishes a config; the reader reads it first.",
 ]
 
 
@@ -145,10 +145,40 @@ class FindLeaksTest(unittest.TestCase):
         self.check(Course(markdown="| row | `errors_.load(std::memory_order_acquire)` |\n"),
                    ["markdown"])
 
-    def test_only_the_last_hint_may_hold_code(self):
+    def test_no_hint_may_hold_code_not_even_the_last(self):
         early = HINTS[:2] + ["Order: errors_.fetch_add(1, std::memory_order_release)."] + HINTS[3:]
         (leak,) = self.check(Course(hints=early), ["hint"])
         self.assertIn("hint 3 of 4", leak.where)
+        last = HINTS[:3] + ["The code: errors_.fetch_add(1, std::memory_order_release);"]
+        (leak,) = self.check(Course(hints=last), ["hint"])
+        self.assertIn("hint 4 of 4", leak.where)
+
+    def _with_file(self, rel, text):
+        course = Course()
+        path = course.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return course
+
+    def test_a_lesson_or_student_doc_that_states_the_solution_is_found(self):
+        for rel, kind in (("lessons/01-counter/README.md", "markdown"),
+                          ("lessons/01-counter/examples/demo.cpp", "lesson example"),
+                          ("docs/memory-ordering.md", "markdown")):
+            with self.subTest(rel=rel):
+                (leak,) = self.check(
+                    self._with_file(rel, "Do `errors_.fetch_add(1, std::memory_order_release)`.\n"),
+                    [kind])
+                self.assertTrue(leak.where.startswith(rel + ":1"), leak.where)
+
+    def test_a_lesson_may_teach_the_same_api_on_another_example(self):
+        # No private member of the exercise: a textbook fragment, not its solution.
+        self.check(self._with_file("lessons/01-counter/README.md",
+                                   "`files_done.fetch_add(1, std::memory_order_release)`\n"), [])
+
+    def test_instructor_docs_may_hold_the_answers(self):
+        self.check(self._with_file("docs/instructor-orders.md",
+                                   "| errors_ | `errors_.fetch_add(1, std::memory_order_release)` |\n"),
+                   [])
 
     def test_given_code_and_generic_fragments_are_not_secrets(self):
         quiet = STARTER.replace(

@@ -93,7 +93,8 @@ class Selftest(unittest.TestCase):
         from tests.test_leaks import HINTS, Course
         code = "errors_.fetch_add(1, std::memory_order_release)"
         for ladder, leaked in (([HINTS[0], code, HINTS[2], HINTS[3]], ["2 of 4"]),
-                               (HINTS, [])):            # the last rung may hold code
+                               ([HINTS[0], HINTS[1], HINTS[2], code], ["4 of 4"]),  # last too
+                               (HINTS, [])):
             course = Course()
             try:
                 (course.root / "checkpoints" / "01-counter" / "manifest.json").write_text(

@@ -2,8 +2,10 @@
 //
 //   1. is_always_lock_free (compile time, for every object of the type) against is_lock_free()
 //      (run time, for this object) for a counter and for a 3-byte struct;
-//   2. atomic_flag, the one type the standard promises is lock-free, as a test-and-test-and-set
-//      spinlock (C++20 added atomic_flag::test(), a plain load);
+//   2. atomic_flag, which the standard promises is lock-free ([atomics.flag]; C++20's
+//      atomic_signed_lock_free and atomic_unsigned_lock_free are too, [atomics.alias], but
+//      libstdc++ 12 does not define them), as a test-and-test-and-set spinlock (C++20 added
+//      atomic_flag::test(), an atomic read of the flag, seq_cst by default);
 //   3. atomic<T>::wait / notify_one: block until the value changes, without a condition
 //      variable and without burning a core;
 //   4. atomic_ref: atomic operations on an object that is not a std::atomic (a plain array

@@ -11,17 +11,17 @@
 class MutexCounter {
  public:
   void increment() {
-    const std::scoped_lock lock(mutex_);
+    const std::scoped_lock lock(mu_);
     ++count_;
   }
   std::uint64_t get() {
-    const std::scoped_lock lock(mutex_);
+    const std::scoped_lock lock(mu_);
     return count_;
   }
 
  private:
-  std::mutex mutex_;
-  std::uint64_t count_ = 0;  // guarded by mutex_
+  std::mutex mu_;
+  std::uint64_t count_ = 0;  // guarded by mu_
 };
 
 int main() {

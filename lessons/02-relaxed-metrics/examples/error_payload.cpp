@@ -1,8 +1,8 @@
 // error_payload.cpp: how a test catches a missing release or acquire on x86 (lesson 02, 7).
 //
-// Milestone 2's protocol, with one addition: before record_error(), each writer also writes a
-// PLAIN payload (think "the details of this error"). The reader waits until its acquire load
-// of errors_ has counted both errors, then reads both payloads. If the error increment is a
+// The job monitor of section 5, with one addition: before finishing its job, each worker also
+// writes a PLAIN payload (think "the job's result"). The reader waits until its acquire load
+// of `finished` has counted both jobs, then reads both payloads. If the finish increment is a
 // release RMW and the load an acquire, every payload write happens before the read (release
 // sequence + synchronizes-with): no data race. Drop either order and nothing orders the plain
 // write before the plain read: a data race, which ThreadSanitizer reports on x86 too, because
@@ -19,8 +19,8 @@
 
 namespace {
 
-std::atomic<std::uint64_t> requests{0};
-std::atomic<std::uint64_t> errors{0};
+std::atomic<std::uint64_t> started{0};
+std::atomic<std::uint64_t> finished{0};
 std::uint64_t payload[2] = {0, 0};  // plain memory: written by writer t, read by the reader
 
 }  // namespace
@@ -32,22 +32,22 @@ int main(int argc, char** argv) {
       relaxed_add ? std::memory_order_relaxed : std::memory_order_release;
   const std::memory_order load_order =
       relaxed_load ? std::memory_order_relaxed : std::memory_order_acquire;
-  std::printf("error increment %s, errors load %s\n", relaxed_add ? "relaxed" : "release",
+  std::printf("finish increment %s, finished load %s\n", relaxed_add ? "relaxed" : "release",
               relaxed_load ? "relaxed" : "acquire");
 
   std::thread writers[2];
   for (int t = 0; t < 2; ++t) {
     writers[t] = std::thread([t, add_order] {
-      requests.fetch_add(1, std::memory_order_relaxed);  // record_request()
-      payload[t] = 100 + static_cast<std::uint64_t>(t);  // plain write before the error
-      errors.fetch_add(1, add_order);                    // record_error()
+      started.fetch_add(1, std::memory_order_relaxed);   // the job starts
+      payload[t] = 100 + static_cast<std::uint64_t>(t);  // plain write before the finish
+      finished.fetch_add(1, add_order);                  // the job is finished
     });
   }
   std::thread reader([load_order] {
     std::uint64_t e = 0;
-    while ((e = errors.load(load_order)) < 2) std::this_thread::yield();  // snapshot(), first
-    const std::uint64_t r = requests.load(std::memory_order_relaxed);
-    std::printf("errors=%llu requests=%llu payloads %llu %llu\n",
+    while ((e = finished.load(load_order)) < 2) std::this_thread::yield();  // read first
+    const std::uint64_t r = started.load(std::memory_order_relaxed);
+    std::printf("finished=%llu started=%llu payloads %llu %llu\n",
                 static_cast<unsigned long long>(e), static_cast<unsigned long long>(r),
                 static_cast<unsigned long long>(payload[0]),
                 static_cast<unsigned long long>(payload[1]));

@@ -1,13 +1,17 @@
-// snapshot_order.cpp: which load comes first decides whether errors <= requests (lesson 02).
+// snapshot_order.cpp: which load comes first decides whether finished <= started (lesson 02).
 //
-// Writers record a request and then its error, over and over. A reader takes snapshots of the
-// two counters while they run and counts the snapshots that show more errors than requests.
+// Writers start a job and then finish it, over and over. A reader takes snapshots of the
+// two counters while they run and counts the snapshots that show more finished than started.
 // Four ways to take the snapshot are compared:
 //
-//   requests first, relaxed          the order a beginner writes (it is the declaration order)
-//   requests first, seq_cst          stronger orders do not help: the loads are still apart
-//   errors first (acquire), then requests (relaxed), errors incremented with release: correct
-//   errors first, all seq_cst        also correct (seq_cst includes acquire and release)
+//   started first, relaxed           the order a beginner writes (it is the declaration order)
+//   started first, seq_cst           stronger orders do not help: the loads are still apart
+//   finished first (acquire), then started (relaxed), finished incremented with release: correct
+//   finished first, all seq_cst      also correct (seq_cst includes acquire and release)
+//
+// Not the collector of milestone 2: a job monitor, where every job is finished after it was
+// started, by the thread that started it. The collector's decision is the same kind; which of
+// its counters plays which role is yours to work out.
 //
 // After the writers are joined, the totals are exact in every variant: join makes every write
 // of the joined thread, relaxed ones included, visible to the thread that joined it.
@@ -25,55 +29,55 @@
 namespace {
 
 struct Counters {
-  std::atomic<std::uint64_t> requests{0};
-  std::atomic<std::uint64_t> errors{0};
+  std::atomic<std::uint64_t> started{0};
+  std::atomic<std::uint64_t> finished{0};
 };
 
 struct Snapshot {
-  std::uint64_t requests;
-  std::uint64_t errors;
+  std::uint64_t started;
+  std::uint64_t finished;
 };
 
-enum class Variant { kRequestsFirstRelaxed, kRequestsFirstSeqCst, kErrorsFirstAcquire, kErrorsFirstSeqCst };
+enum class Variant { kStartedFirstRelaxed, kStartedFirstSeqCst, kFinishedFirstAcquire, kFinishedFirstSeqCst };
 
 const char* name(Variant v) {
   switch (v) {
-    case Variant::kRequestsFirstRelaxed: return "requests first, relaxed         ";
-    case Variant::kRequestsFirstSeqCst: return "requests first, seq_cst         ";
-    case Variant::kErrorsFirstAcquire: return "errors first, release/acquire   ";
-    case Variant::kErrorsFirstSeqCst: return "errors first, seq_cst           ";
+    case Variant::kStartedFirstRelaxed: return "started first, relaxed          ";
+    case Variant::kStartedFirstSeqCst: return "started first, seq_cst          ";
+    case Variant::kFinishedFirstAcquire: return "finished first, release/acquire ";
+    case Variant::kFinishedFirstSeqCst: return "finished first, seq_cst         ";
   }
   return "?";
 }
 
 void record(Counters& c, Variant v) {
-  if (v == Variant::kRequestsFirstSeqCst || v == Variant::kErrorsFirstSeqCst) {
-    c.requests.fetch_add(1);
-    c.errors.fetch_add(1);
+  if (v == Variant::kStartedFirstSeqCst || v == Variant::kFinishedFirstSeqCst) {
+    c.started.fetch_add(1);
+    c.finished.fetch_add(1);
   } else {
-    c.requests.fetch_add(1, std::memory_order_relaxed);
-    c.errors.fetch_add(1, std::memory_order_release);
+    c.started.fetch_add(1, std::memory_order_relaxed);
+    c.finished.fetch_add(1, std::memory_order_release);
   }
 }
 
 Snapshot take(const Counters& c, Variant v) {
   Snapshot s{};
   switch (v) {
-    case Variant::kRequestsFirstRelaxed:  // WRONG: a request and its error can land in between
-      s.requests = c.requests.load(std::memory_order_relaxed);
-      s.errors = c.errors.load(std::memory_order_relaxed);
+    case Variant::kStartedFirstRelaxed:  // WRONG: a request and its error can land in between
+      s.started = c.started.load(std::memory_order_relaxed);
+      s.finished = c.finished.load(std::memory_order_relaxed);
       break;
-    case Variant::kRequestsFirstSeqCst:  // WRONG in the same way
-      s.requests = c.requests.load();
-      s.errors = c.errors.load();
+    case Variant::kStartedFirstSeqCst:  // WRONG in the same way
+      s.started = c.started.load();
+      s.finished = c.finished.load();
       break;
-    case Variant::kErrorsFirstAcquire:
-      s.errors = c.errors.load(std::memory_order_acquire);
-      s.requests = c.requests.load(std::memory_order_relaxed);
+    case Variant::kFinishedFirstAcquire:
+      s.finished = c.finished.load(std::memory_order_acquire);
+      s.started = c.started.load(std::memory_order_relaxed);
       break;
-    case Variant::kErrorsFirstSeqCst:
-      s.errors = c.errors.load();
-      s.requests = c.requests.load();
+    case Variant::kFinishedFirstSeqCst:
+      s.finished = c.finished.load();
+      s.started = c.started.load();
       break;
   }
   return s;
@@ -102,9 +106,9 @@ void run(Variant v, std::chrono::milliseconds duration, unsigned writers) {
       while (std::chrono::steady_clock::now() < end) {
         const Snapshot s = take(counters, v);
         ++snapshots;
-        if (s.errors > s.requests) {
+        if (s.finished > s.started) {
           ++bad;
-          worst = std::max(worst, s.errors - s.requests);
+          worst = std::max(worst, s.finished - s.started);
         }
       }
       // order: relaxed: see the writers' loop.
@@ -114,10 +118,10 @@ void run(Variant v, std::chrono::milliseconds duration, unsigned writers) {
   std::uint64_t expected = 0;
   for (const std::uint64_t n : pairs) expected += n;
   const Snapshot after = take(counters, v);
-  std::printf("%s %8llu of %9llu snapshots had errors > requests (worst by %llu); after join: %s\n",
+  std::printf("%s %8llu of %9llu snapshots had finished > started (worst by %llu); after join: %s\n",
               name(v), static_cast<unsigned long long>(bad),
               static_cast<unsigned long long>(snapshots), static_cast<unsigned long long>(worst),
-              after.requests == expected && after.errors == expected ? "exact" : "WRONG");
+              after.started == expected && after.finished == expected ? "exact" : "WRONG");
 }
 
 }  // namespace
@@ -127,8 +131,8 @@ int main(int argc, char** argv) {
   const unsigned writers = std::max(3U, std::thread::hardware_concurrency());
   std::printf("%u writer threads and 1 reader, %lld ms per variant\n", writers,
               static_cast<long long>(duration.count()));
-  for (const Variant v : {Variant::kRequestsFirstRelaxed, Variant::kRequestsFirstSeqCst,
-                          Variant::kErrorsFirstAcquire, Variant::kErrorsFirstSeqCst}) {
+  for (const Variant v : {Variant::kStartedFirstRelaxed, Variant::kStartedFirstSeqCst,
+                          Variant::kFinishedFirstAcquire, Variant::kFinishedFirstSeqCst}) {
     run(v, duration, writers);
   }
 }

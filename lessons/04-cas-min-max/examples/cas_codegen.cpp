@@ -34,19 +34,21 @@ bool cas_strong_once(u64* target, u64* expected, u64 desired) {
                                      __ATOMIC_RELAXED);
 }
 
-// The CAS loop of AtomicMinMax::update() for the maximum, with weak: one loop.
-void update_max_weak(u64* target, u64 value) {
+// A CAS loop with an early exit, on a problem that is not the milestone's: double a backoff
+// delay, but never beyond `cap` (the decision and the new value both come from `seen`).
+// With weak: one loop.
+void double_delay_weak(u64* target, u64 cap) {
   u64 seen = __atomic_load_n(target, __ATOMIC_RELAXED);
-  while (value > seen && !__atomic_compare_exchange_n(target, &seen, value, kWeak,
-                                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+  while (seen < cap && !__atomic_compare_exchange_n(target, &seen, seen < cap / 2 ? 2 * seen : cap,
+                                                    kWeak, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
   }
 }
 
 // The same loop with strong: on LL/SC a loop inside a loop, for nothing.
-void update_max_strong(u64* target, u64 value) {
+void double_delay_strong(u64* target, u64 cap) {
   u64 seen = __atomic_load_n(target, __ATOMIC_RELAXED);
-  while (value > seen && !__atomic_compare_exchange_n(target, &seen, value, kStrong,
-                                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+  while (seen < cap && !__atomic_compare_exchange_n(target, &seen, seen < cap / 2 ? 2 * seen : cap,
+                                                    kStrong, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
   }
 }
 
@@ -62,8 +64,8 @@ int main() {
   u64 x = 5;
   u64 expected = 5;
   const bool first = cas_weak_once(&x, &expected, 6) || cas_strong_once(&x, &expected, 6);
-  update_max_weak(&x, 9);
-  update_max_strong(&x, 12);
+  double_delay_weak(&x, 9);      // 6 -> 9 (capped)
+  double_delay_strong(&x, 40);   // 9 -> 18
 #if defined(__clang__)
   (void)builtin_fetch_max(&x, 20);
 #endif

@@ -1,11 +1,12 @@
-// rate_rollover.cpp: lesson 04 (rate limiter), the rollover as check-then-act, and the fix.
+// rate_rollover.cpp: lesson 04 (rate limiter), the rollover as check-then-act, against a
+// reference that is right by construction.
 //
-// A fixed-window rate limiter admits at most `limit` calls per window. Both versions below
-// keep the window number and the count in one 64-bit word (window << 8 | count). They differ
-// only in how a call in a NEWER window starts it:
-//   CheckThenActLimiter  if the stored window is older, store (new window, count 1): a check
-//                        and a plain store, two steps;
-//   PackedLimiter        the same decision inside the compare-exchange loop: one step.
+// A fixed-window rate limiter admits at most `limit` calls per window.
+//   CheckThenActLimiter  keeps the window number and the count in one 64-bit word
+//                        (window << 8 | count); if the stored window is older, it stores
+//                        (new window, count 1): a check and a plain store, two steps;
+//   LockedLimiter        the same decisions in one critical section of a mutex: one step,
+//                        with a lock (the exercise does it without one).
 // Four threads walk through 100 000 windows together; in each window every thread calls
 // try_acquire() until it is refused, then moves on to the next window. So every window is
 // started by a race and filled by a race, and the limiter must admit exactly
@@ -18,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -47,27 +49,26 @@ class CheckThenActLimiter {
   std::atomic<std::uint64_t> word_{0};
 };
 
-// FIXED: every decision (new window? room left?) is made from one value of the word and
-// written by one compare-exchange. A thread that lost the race to start the window gets the
-// fresh word back and decides again: its call becomes an ordinary admission (or a refusal).
-class PackedLimiter {
+// A REFERENCE that is right by construction: the decision and the write in one critical
+// section of a mutex. (The exercise is to get the same one-step decision without a lock, with
+// one compare-exchange loop over one packed word; rate-limiter.md, "The fix", asks how.)
+class LockedLimiter {
  public:
   bool try_acquire(std::uint64_t window) {
-    std::uint64_t seen = word_.load();
-    std::uint64_t desired = 0;
-    do {
-      if (window > (seen >> kCountBits)) {
-        desired = window << kCountBits | 1;  // a new window; this call is its first
-      } else {
-        if ((seen & kCountMask) >= kLimit) return false;
-        desired = seen + 1;
-      }
-    } while (!word_.compare_exchange_weak(seen, desired));
+    const std::scoped_lock lock(mu_);
+    if (window > window_now_) {
+      window_now_ = window;
+      used_ = 0;
+    }
+    if (used_ >= kLimit) return false;
+    ++used_;
     return true;
   }
 
  private:
-  std::atomic<std::uint64_t> word_{0};
+  std::mutex mu_;
+  std::uint64_t window_now_ = 0;  // guarded by mu_
+  std::uint64_t used_ = 0;        // guarded by mu_
 };
 
 template <class Limiter>
@@ -100,5 +101,5 @@ void run(const char* name) {
 
 int main() {
   run<CheckThenActLimiter>("rollover as check-then-act");
-  run<PackedLimiter>("rollover inside the compare-exchange");
+  run<LockedLimiter>("rollover and count under one mutex");
 }

@@ -1,11 +1,11 @@
 // rate_two_atomics.cpp: lesson 04 (rate limiter), window and count in two atomics: a torn
-// update, and the fix (both in one word).
+// update, against a reference that is right by construction (one mutex).
 //
 // TwoAtomicsLimiter keeps the window number and the count in two std::atomic variables. A
 // call in a newer window swaps the window number with compare_exchange_strong (only one
 // thread wins) and then stores count = 1. Each step is atomic, but the pair is not: between
-// the two, another thread sees the NEW window number with the OLD window's count. PackedLimiter
-// keeps both in one word and changes them with one compare-exchange.
+// the two, another thread sees the NEW window number with the OLD window's count. LockedLimiter
+// changes both in one critical section (the exercise does it without a lock).
 //
 // Four threads, 100 000 windows of limit 8. In each window every thread asks for exactly 2
 // calls (so the window has room for all of them), and a barrier starts the threads on the
@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -26,49 +27,48 @@ namespace {
 constexpr std::size_t kThreads = 4;
 constexpr std::uint64_t kPerThread = 2;
 constexpr std::uint64_t kLimit = kThreads * kPerThread;
-constexpr unsigned kCountBits = 8;
-constexpr std::uint64_t kCountMask = (std::uint64_t{1} << kCountBits) - 1;
 
 // BROKEN: two atomics, so a reader can see one half of an update without the other.
 class TwoAtomicsLimiter {
  public:
   bool try_acquire(std::uint64_t window) {
-    std::uint64_t seen_window = window_.load();
-    if (window > seen_window && window_.compare_exchange_strong(seen_window, window)) {
-      count_.store(1);  // too late: others may already have seen the new window, old count
+    std::uint64_t seen_window = current_window_.load();
+    if (window > seen_window && current_window_.compare_exchange_strong(seen_window, window)) {
+      used_.store(1);  // too late: others may already have seen the new window, old count
       return true;
     }
-    std::uint64_t count = count_.load();
+    std::uint64_t count = used_.load();
     do {
       if (count >= kLimit) return false;  // the old window's count: "full"
-    } while (!count_.compare_exchange_weak(count, count + 1));
+    } while (!used_.compare_exchange_weak(count, count + 1));
     return true;
   }
 
  private:
-  std::atomic<std::uint64_t> window_{0};
-  std::atomic<std::uint64_t> count_{0};
+  std::atomic<std::uint64_t> current_window_{0};
+  std::atomic<std::uint64_t> used_{0};
 };
 
-// FIXED: window and count in one word, changed together or not at all.
-class PackedLimiter {
+// A REFERENCE that is right by construction: the decision and the write in one critical
+// section of a mutex. (The exercise is to get the same one-step decision without a lock, with
+// one compare-exchange loop over one packed word; rate-limiter.md, "The fix", asks how.)
+class LockedLimiter {
  public:
   bool try_acquire(std::uint64_t window) {
-    std::uint64_t seen = word_.load();
-    std::uint64_t desired = 0;
-    do {
-      if (window > (seen >> kCountBits)) {
-        desired = window << kCountBits | 1;
-      } else {
-        if ((seen & kCountMask) >= kLimit) return false;
-        desired = seen + 1;
-      }
-    } while (!word_.compare_exchange_weak(seen, desired));
+    const std::scoped_lock lock(mu_);
+    if (window > window_now_) {
+      window_now_ = window;
+      used_ = 0;
+    }
+    if (used_ >= kLimit) return false;
+    ++used_;
     return true;
   }
 
  private:
-  std::atomic<std::uint64_t> word_{0};
+  std::mutex mu_;
+  std::uint64_t window_now_ = 0;  // guarded by mu_
+  std::uint64_t used_ = 0;        // guarded by mu_
 };
 
 // Every thread leaves wait() at about the same moment (it spins), so the first calls in a
@@ -120,5 +120,5 @@ void run(const char* name) {
 
 int main() {
   run<TwoAtomicsLimiter>("window and count in two atomics");
-  run<PackedLimiter>("window and count in one word");
+  run<LockedLimiter>("window and count under one mutex");
 }

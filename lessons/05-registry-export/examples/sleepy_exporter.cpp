@@ -41,27 +41,27 @@ class SleepyExporter {
 
 class WakeableExporter {
  public:
-  explicit WakeableExporter(std::chrono::milliseconds interval) : interval_(interval) {}
+  explicit WakeableExporter(std::chrono::milliseconds interval) : period_(interval) {}
   void start() {
     thread_ = std::jthread([this](std::stop_token stop) {
       std::mutex m;
-      std::condition_variable_any wake;
+      std::condition_variable_any cv;
       std::unique_lock lock(m);
       while (true) {
         // Returns at the deadline, or at once when request_stop() is called.
-        static_cast<void>(wake.wait_until(lock, stop, Clock::now() + interval_, [] { return false; }));
-        if (stop.stop_requested()) return;
+        static_cast<void>(cv.wait_until(lock, stop, Clock::now() + period_, [] { return false; }));
+        if (stop.stop_requested()) break;
         ++exports_;
       }
     });
   }
   void stop() {
-    thread_.request_stop();  // runs the token's callbacks: notifies `wake`
+    thread_.request_stop();  // runs the token's callbacks: notifies `cv`
     thread_.join();
   }
 
  private:
-  std::chrono::milliseconds interval_;
+  std::chrono::milliseconds period_;
   int exports_ = 0;
   std::jthread thread_;
 };

@@ -3,17 +3,23 @@
 //   IRIW  (independent reads of independent writes): two writers, two readers that read the
 //         two variables in opposite orders. Can the readers disagree about which write came
 //         first? Allowed by C++ with acquire loads (only seq_cst forbids it); needs a machine
-//         that is not multi-copy atomic (POWER; x86-64 and ARMv8 never show it).
+//         that is not multi-copy atomic (POWER; x86-64 and ARMv8, both other-multi-copy
+//         atomic, never show it).
 //   LB    (load buffering): each thread loads one variable, then stores to the other. Can both
 //         loads see the other thread's later store? Allowed by C++ for relaxed accesses;
-//         forbidden by x86-64 (TSO), observable on some Arm and POWER cores.
+//         forbidden by x86-64 (TSO); allowed by the ARM and POWER architectures, observed on
+//         ARM hardware, not on the POWER machines tested (Maranget, Sarkar, Sewell, "A
+//         Tutorial Introduction to the ARM and POWER Relaxed Memory Models", 2012).
 //   WRC   (write-to-read causality): T1 writes x; T2 reads x, then writes y; T3 reads y, then
 //         x. With release/acquire the chain is transitive (cumulativity): T3 must see x.
 //         With relaxed accesses C++ allows T3 to miss it; x86-64 never shows it.
 //
 // The program counts the "weak" outcome of each test over many trials. On x86-64 every count
-// is 0: the hardware is stronger than the model. Run it on an Arm or POWER machine to see
-// the outcomes the model allows (IRIW needs POWER).
+// is 0: the hardware is stronger than the model. But the zeros prove little: each trial's
+// threads wait with yield(), so on a busy machine they rarely run their bodies at the same
+// time, and a weaker machine could print 0 for that reason too. Observing these outcomes
+// needs a tight, deadline-synchronized start (the store-buffering checkpoint's harness, or
+// herdtools' litmus7); deciding what C++ allows needs a model (lesson 06, Relacy).
 //   build/bench/lessons/lesson_06_litmus [trials]
 #include <atomic>
 #include <cstdio>

@@ -113,8 +113,8 @@ SANITIZER_START = re.compile(
     r"ERROR: UndefinedBehaviorSanitizer:")
 
 _EXPLAIN = {
-    "data race": "two threads accessed the same memory at the same time, at least one of them "
-                 "writing, and nothing ordered the two accesses",
+    "data race": "two threads accessed the same memory, at least one of them writing, and no "
+                 "happens-before orders the two accesses (they need not be simultaneous)",
     "heap-use-after-free": "memory was used after it was freed",
     "heap-buffer-overflow": "a read or write went past the end (or before the start) of a heap "
                             "block",

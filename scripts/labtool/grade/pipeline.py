@@ -21,8 +21,10 @@ from ..build import Tree
 from ..console import LabError, info, warn
 from ..course import ROOT, Milestone, closure, dependents, load_milestones
 from ..flow import Decided, run_flow
+from ..hintlog import LOG_NAME, read_log
 from ..release import release_overrides
 from ..results import Status, TestResult
+from .archive import read_inside
 from .args import Options
 from .confine import GradingBox
 from .cxxrules import BUILD_FLAGS
@@ -89,7 +91,9 @@ def _grade_locked(given: Path, work: Path, opts: Options, all_ms: list[Milestone
     info(f"grading {given}")
     all_ms = all_ms + _unlisted_milestones(all_ms)
     sub = locate(given, root, all_ms, release_overrides())
-    report.ignored = sub.ignored
+    # The student's hint log: reported, never scored (hintlog.py), so not an ignored change.
+    report.hints = read_log(sub.repo, all_ms, lambda path, limit: read_inside(sub.root, path, limit))
+    report.ignored = [f for f in sub.ignored if f.split(" (")[0] != LOG_NAME]
     if sub.layout == "empty":
         report.notes.append("no file of the course was found in the submission: every "
                             "milestone is graded as the starter")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..console import table
 from ..course import Milestone
+from ..hintlog import LOG_NAME, HintUsage
 from ..results import Score, Status, TestResult, milestone_status, score
 from .archive import md_code, md_text, write_atomic
 from .args import Options
@@ -38,6 +39,7 @@ class Report:
     sandbox: str = ""           # the sandbox mode used (sandbox.py); "" before it was chosen
     sandbox_detail: str = ""
     options: Options = field(default_factory=Options)
+    hints: HintUsage = field(default_factory=lambda: HintUsage(False))  # informational only
 
     def of(self, m: Milestone) -> list[TestResult]:
         return [r for r in self.results if r.milestone.number == m.number]
@@ -148,6 +150,7 @@ def results_json(report: Report) -> dict:
             "error": report.error or None,
             "sandbox": report.sandbox or None,
             "sandbox_detail": report.sandbox_detail or None,
+            "hints": report.hints.as_json(),
         },
     }
 
@@ -244,10 +247,30 @@ def summary_md(report: Report) -> str:
         out.append("")
     if report.notes:
         out += ["### Notes", ""] + [f"- {_md_cell(n)}" for n in report.notes[:30]] + [""]
+    out += _hints_md(report.hints)
     out.append(f"<sub>clang + ThreadSanitizer; concurrency checkpoints run "
                f"{report.options.repeat}x and must pass every time; graded in "
                f"{report.seconds:.0f} s; sandbox: {report.sandbox or 'not started'}.</sub>")
     return "\n".join(out) + "\n"
+
+
+def _hints_md(usage: HintUsage) -> list[str]:
+    """The hint record, for the instructor: informational, never part of the score."""
+    head = ["### Hints unlocked (informational)", "",
+            f"From the submission's `{LOG_NAME}`, written by the student's own `scripts/lab "
+            "hint`: the student can edit or delete it, so it is never part of the score.", ""]
+    if not usage.found:
+        return head + [f"No `{LOG_NAME}` in the submission (no hint taken, or not committed).",
+                       ""]
+    if usage.problem:
+        return head + [f"Not usable: {_md_cell(usage.problem)}.", ""]
+    rows = [f"| {md_code(name)} | {n} of {of} |" for name, n, of in usage.rows if n]
+    out = head + (["| ladder | unlocked |", "| --- | --- |"] + rows if rows
+                  else ["No hint unlocked."]) + [""]
+    if usage.suggested_deduction:
+        out += [f"Suggested deduction (the manifests' `hint_penalty`, not applied): "
+                f"{usage.suggested_deduction:g} points.", ""]
+    return out
 
 
 def _html(text: str) -> str:

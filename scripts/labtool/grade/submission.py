@@ -26,6 +26,7 @@ class Submission:
     files: dict[tuple[str, str], Path] = field(default_factory=dict)   # (slug, name) -> file
     notes: list[str] = field(default_factory=list)                     # what was not taken
     ignored: list[str] = field(default_factory=list)                   # changed, not used
+    repo: Path | None = None                      # the repository's root (layout repository)
 
 
 def unpack(path: Path, scratch: Path) -> Path:
@@ -90,7 +91,8 @@ def locate(given: Path, root: Path, milestones: list[Milestone],
     files that differ from ours (they do not count as the student's changes)."""
     index = archive.walk(root)        # every regular file, no link followed anywhere
     track, layout = _find_root(root, milestones)
-    sub = Submission(given=given, root=root, layout=layout)
+    sub = Submission(given=given, root=root, layout=layout,
+                     repo=track.parent if layout == "repository" else None)
     sub.notes += index.notes
     taken = set(index.files.values())
     by_name: dict[str, list[tuple[str, str]]] = {}

@@ -34,7 +34,7 @@ from pathlib import Path
 from ..console import LabError, info, paint, table, warn
 from ..course import ROOT
 from ..release import release_overrides
-from .leaks import find_leaks
+from .leaks import INSTRUCTOR_DOCS, find_leaks
 from .verify_export import verify
 
 # Paths (relative, POSIX) that never leave the instructor's repository.
@@ -42,8 +42,7 @@ DROP_PREFIXES = ("solutions/", ".ci/", ".github/", "scripts/templates/", "script
                  "scripts/tests/", "scripts/labtool/instructor/", "build/", ".lab/", ".git/")
 DROP_FILES = {
     "README.md",                              # replaced by the students' README
-    "docs/instructor-guide.md",
-    "docs/design.md",
+    *INSTRUCTOR_DOCS,                         # the instructor guide, design notes, order key
 }
 DROP_NAMES = {"mutants.json"}
 INSTRUCTOR_FOLDERS = {"instructor", "models"}     # checkpoints/NN-name/<these>/

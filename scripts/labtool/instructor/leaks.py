@@ -15,9 +15,13 @@ This check finds such leaks mechanically:
                       shared signatures such as `exported_names(kind, name)` when the starter
                       calls it) is not secret and is ignored.
   places searched     every comment, every string literal (a `LAB_TODO` message is one) of
-                      starter/**.hpp|cpp, the whole text of starter/**.md, and every hint of
-                      checkpoints/*/manifest.json ("hints", and each "stretch_hints" ladder)
-                      except the last one, the near-code rung that may show solution code.
+                      starter/**.hpp|cpp, the whole text of starter/**.md, EVERY rung of every
+                      hint ladder of checkpoints/*/manifest.json ("hints", and each
+                      "stretch_hints" ladder: the deepest rung teaches on another example, it
+                      never shows the exercise's code), the whole text of lessons/**.md and
+                      lessons/**/examples/*.hpp|cpp (a lesson teaches on other examples), and
+                      the student docs (docs/*.md but INSTRUCTOR_DOCS, which the student
+                      release leaves out).
 
 Prose is lexed like code, so `requests_.fetch_add(1, std::memory_order_relaxed)` in a comment
 matches the solution's statement whatever the spacing or `std::`; a run of overlapping matches
@@ -31,14 +35,18 @@ is not empty.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..course import CODE_SUFFIXES, ROOT
+from .leak_lex import Token, mark_preprocessor, lex, normalize, statements
 
 ALLOW_MARKER = "lab-leaks: allow"
+# docs/ files for instructors only: `export-student` leaves them out (export.DROP_FILES), so they
+# may hold the per-exercise answers (docs/instructor-orders.md: the order of every operation).
+INSTRUCTOR_DOCS = frozenset({"docs/instructor-guide.md", "docs/design.md",
+                             "docs/instructor-orders.md"})
 WINDOW = 4  # tokens: "a normalized code fragment of 4 or more tokens"
 
 
@@ -53,95 +61,6 @@ class Leak:
 
     def __str__(self) -> str:
         return f"{self.where}: {self.kind} contains solution code `{self.text}` (from {self.solution})"
-
-
-@dataclass(frozen=True)
-class Token:
-    kind: str  # "id", "num", "str", "chr", "punct", "comment", "pp"
-    text: str
-    line: int
-
-
-# --- lexing ---------------------------------------------------------------------------------
-
-_PUNCT = sorted("""
-    ... <<= >>= <=> -> ++ -- << >> <= >= == != && || += -= *= /= %= &= |= ^= :: .* ->*
-    { } [ ] ( ) ; : , . ? ! ~ + - * / % & | ^ = < > #
-""".split(), key=len, reverse=True)
-
-_LEX = re.compile(
-    r"(?P<comment>//[^\n]*|/\*.*?\*/)"
-    r"|(?P<raw>R\"(?P<delim>[^(\s]{0,16})\(.*?\)(?P=delim)\")"
-    r"|(?P<str>(?:u8|u|U|L)?\"(?:\\.|[^\"\\\n])*\")"
-    r"|(?P<chr>(?:u8|u|U|L)?'(?:\\.|[^'\\\n]){1,4}')"
-    r"|(?P<num>\.?\d(?:[\w.']|[eEpP][+-])*)"
-    r"|(?P<id>[A-Za-z_]\w*)"
-    r"|(?P<punct>" + "|".join(re.escape(p) for p in _PUNCT) + r")"
-    r"|(?P<ws>\s+)"
-    r"|(?P<other>.)",
-    re.S,
-)
-
-
-def lex(text: str, first_line: int = 1) -> list[Token]:
-    """Tokens of C++ source (or of prose, lexed as if it were code). Whitespace is dropped;
-    a character that starts no token (an unpaired quote in prose, say) is its own token."""
-    tokens = []
-    line = first_line
-    for m in _LEX.finditer(text):
-        kind = m.lastgroup
-        value = m.group()
-        if kind == "raw":
-            kind = "str"
-        if kind != "ws":
-            tokens.append(Token("punct" if kind == "other" else kind, value, line))
-        line += value.count("\n")
-    return tokens
-
-
-def _mark_preprocessor(tokens: list[Token]) -> list[Token]:
-    """Preprocessor lines (`#include ...`, `#pragma once`) are neither code nor prose."""
-    out = []
-    pp_line = None
-    for i, t in enumerate(tokens):
-        if t.text == "#" and (i == 0 or tokens[i - 1].line != t.line):
-            pp_line = t.line
-        if t.line == pp_line and t.kind != "comment":
-            out.append(Token("pp", t.text, t.line))
-        else:
-            out.append(t)
-    return out
-
-
-def normalize(tokens: list[Token]) -> list[Token]:
-    """Drops `std ::` and `this ->`: `std::memory_order_relaxed` and `memory_order_relaxed`
-    are the same fragment, and so are `this->count_` and `count_`."""
-    out = []
-    i = 0
-    while i < len(tokens):
-        t = tokens[i]
-        nxt = tokens[i + 1].text if i + 1 < len(tokens) else ""
-        if (t.text, nxt) in (("std", "::"), ("this", "->")):
-            i += 2
-            continue
-        out.append(t)
-        i += 1
-    return out
-
-
-def statements(tokens: list[Token]) -> list[list[Token]]:
-    """Code tokens split at `;`, `{` and `}` (the separators themselves dropped)."""
-    result, current = [], []
-    for t in tokens:
-        if t.text in (";", "{", "}") and t.kind == "punct":
-            if current:
-                result.append(current)
-            current = []
-        else:
-            current.append(t)
-    if current:
-        result.append(current)
-    return result
 
 
 # How much a token says about a solution. A leak must weigh at least SECRET_WEIGHT in all:
@@ -232,7 +151,7 @@ def solution_fragments(root: Path) -> dict[tuple[str, ...], _Origin]:
         if not path.is_file() or path.suffix not in CODE_SUFFIXES:
             continue
         rel = path.relative_to(root).as_posix()
-        body = normalize(function_body_tokens(_mark_preprocessor(lex(_read(path)))))
+        body = normalize(function_body_tokens(mark_preprocessor(lex(_read(path)))))
         for stmt in statements(body):
             text = " ".join(t.text for t in stmt)
             for key, i in windows(stmt):
@@ -244,7 +163,7 @@ def given_fragments(root: Path) -> set[tuple[str, ...]]:
     """Fragments that the starter's own code already shows: not secrets."""
     given: set[tuple[str, ...]] = set()
     for path in _starter_files(root, CODE_SUFFIXES):
-        code = [t for t in _mark_preprocessor(lex(_read(path))) if t.kind not in ("comment", "pp")]
+        code = [t for t in mark_preprocessor(lex(_read(path))) if t.kind not in ("comment", "pp")]
         for stmt in statements(normalize(code)):
             given.update(key for key, _ in windows(stmt))
     return given
@@ -258,6 +177,11 @@ class _Prose:
     kind: str
     tokens: list[Token]   # lexed prose, lines as in the file
     with_line: bool = True
+    # Lessons and docs teach the std::atomic API on other examples, so a textbook fragment
+    # (`x.load(std::memory_order_acquire)`, `count.store(count.load() + 1)` as the broken
+    # pattern) is not a leak there: a run must also name the exercise's own state (a private
+    # member such as `errors_`, see _names_state()).
+    needs_state: bool = False
 
 
 def _starter_files(root: Path, suffixes: tuple[str, ...]) -> list[Path]:
@@ -332,7 +256,7 @@ def starter_prose(root: Path) -> list[_Prose]:
 
 
 def hint_prose(root: Path) -> list[_Prose]:
-    """Every hint but the last of every ladder: "hints" and each file's "stretch_hints"."""
+    """Every hint of every ladder: "hints" and each file's "stretch_hints"."""
     prose: list[_Prose] = []
     for manifest in sorted((root / "checkpoints").glob("*/manifest.json")):
         rel = manifest.relative_to(root).as_posix()
@@ -344,11 +268,33 @@ def hint_prose(root: Path) -> list[_Prose]:
                                                      in data.get("stretch_hints", {}).items()}
         for what, hints in ladders.items():
             prose += [_Prose(f"{rel}: {what} {n} of {len(hints)}", "hint", lex(str(hint)),
-                             with_line=False) for n, hint in enumerate(hints[:-1], start=1)]
+                             with_line=False) for n, hint in enumerate(hints, start=1)]
+    return prose
+
+
+def lesson_and_doc_prose(root: Path) -> list[_Prose]:
+    """The lessons (Markdown and example programs, whole text) and the student docs, lexed as
+    code: the same rule as the hints, a lesson teaches on other examples."""
+    prose: list[_Prose] = []
+    files = [p for p in sorted((root / "lessons").rglob("*"))
+             if p.is_file() and (p.suffix == ".md" or p.suffix in CODE_SUFFIXES)]
+    files += [p for p in sorted((root / "docs").glob("*.md"))
+              if p.relative_to(root).as_posix() not in INSTRUCTOR_DOCS]
+    for path in files:
+        rel = path.relative_to(root).as_posix()
+        lines = _read(path).splitlines()
+        text = "\n".join("" if ALLOW_MARKER in line else line for line in lines)
+        kind = "markdown" if path.suffix == ".md" else "lesson example"
+        prose.append(_Prose(rel, kind, lex(text), needs_state=True))
     return prose
 
 
 # --- the check ------------------------------------------------------------------------------
+
+def _names_state(run: list[Token]) -> bool:
+    """Does a run of tokens name a private member (`count_`, `bounds_`): the exercise's state?"""
+    return any(t.kind == "id" and len(t.text) > 1 and t.text.endswith("_") for t in run)
+
 
 def find_leaks(root: Path, tree: Path | None = None) -> list[Leak]:
     """Every place where a student reads a solution fragment (see the module docstring).
@@ -360,7 +306,7 @@ def find_leaks(root: Path, tree: Path | None = None) -> list[Leak]:
     for key in given_fragments(tree):
         secret.pop(key, None)
     leaks: list[Leak] = []
-    for p in starter_prose(tree) + hint_prose(tree):
+    for p in starter_prose(tree) + hint_prose(tree) + lesson_and_doc_prose(tree):
         seq = normalize(p.tokens)
         hits = [(i, secret[key]) for key, i in windows(seq) if key in secret]
         # One leak per run of overlapping windows, if the run says enough (see weight()).
@@ -369,7 +315,8 @@ def find_leaks(root: Path, tree: Path | None = None) -> list[Leak]:
         for i, o in hits + [(None, None)]:
             if start is not None and (i is None or i > end + WINDOW):
                 run = seq[start:end + WINDOW]
-                if sum(weight(t.text) for t in run) >= SECRET_WEIGHT:
+                if sum(weight(t.text) for t in run) >= SECRET_WEIGHT and \
+                        (not p.needs_state or _names_state(run)):
                     where = f"{p.where}:{seq[start].line}" if p.with_line else p.where
                     leaks.append(Leak(where, p.kind, " ".join(t.text for t in run),
                                       f"{origin.path}:{origin.line}: {origin.statement}"))
@@ -391,8 +338,8 @@ def main(argv: list[str]) -> int:
     leaks = find_leaks(root)
     for leak in leaks:
         print(leak)
-    print(f"leaks: {len(leaks)} solution fragment(s) in starter comments, strings, Markdown "
-          "or early hints" + ("" if leaks else " (none)"))
+    print(f"leaks: {len(leaks)} solution fragment(s) in starter comments, strings, Markdown, "
+          "hints, lessons or student docs" + ("" if leaks else " (none)"))
     return 1 if leaks else 0
 
 
