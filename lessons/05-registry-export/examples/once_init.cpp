@@ -7,10 +7,13 @@
 // Go's sync.Once is std::call_once(flag, f); a function-local static is initialized the first
 // time control passes through it, exactly once even with threads racing ([stmt.dcl] p3), and
 // the compiler emits the check. 4 threads call each 100,000 times; each initializer counts its
-// runs.
+// runs. Last, a callable that throws on its first run: the call is not done, so the next
+// call_once with that flag runs the callable again ([thread.once.callonce] p4; Go's Once.Do
+// counts a panicking f as done).
 #include <atomic>
 #include <cstdio>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,6 +42,21 @@ extern "C" const Config* once_config() {
   return once_value;  // written inside call_once: happens before every return ([thread.once.callonce] p3)
 }
 
+// Throws the first time it runs; returns how many times call_once ran it.
+int runs_after_a_throw() {
+  std::once_flag flag;
+  int runs = 0;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    try {
+      std::call_once(flag, [&] {
+        if (++runs == 1) throw std::runtime_error("first run fails");
+      });
+    } catch (const std::runtime_error&) {
+    }
+  }
+  return runs;
+}
+
 int main() {
   std::vector<std::thread> threads;
   std::atomic<long> mismatches{0};
@@ -55,4 +73,6 @@ int main() {
               static_inits.load());
   std::printf("std::call_once: callable ran %d time(s) for 400000 calls; %ld wrong reads\n",
               once_inits.load(), mismatches.load());
+  std::printf("std::call_once whose callable threw once: callable ran %d time(s) in 2 calls\n",
+              runs_after_a_throw());
 }
