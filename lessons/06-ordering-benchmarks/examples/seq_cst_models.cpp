@@ -41,24 +41,6 @@ struct StoreBuffering : rl::test_suite<StoreBuffering<S0, L0, S1, L1>, 2> {
   void after() { RL_ASSERT(!(r[0] == 0 && r[1] == 0)); }
 };
 
-// Store buffering with relaxed accesses and a seq_cst fence between each store and load.
-struct FencedStoreBuffering : rl::test_suite<FencedStoreBuffering, 2> {
-  rl::atomic<int> x, y;
-  int r[2] = {0, 0};
-  void before() {
-    x($).store(0, rl::mo_relaxed);
-    y($).store(0, rl::mo_relaxed);
-  }
-  void thread(unsigned index) {
-    rl::atomic<int>& mine = index == 0 ? x : y;
-    rl::atomic<int>& other = index == 0 ? y : x;
-    mine($).store(1, rl::mo_relaxed);
-    rl::atomic_thread_fence(rl::mo_seq_cst, $);
-    r[index] = other($).load(rl::mo_relaxed);
-  }
-  void after() { RL_ASSERT(!(r[0] == 0 && r[1] == 0)); }
-};
-
 // P0668R5's example (section "The core problem"): a release store read by a seq_cst RMW.
 //   T0: x = 1 (seq_cst); y = 1 (release)
 //   T1: b = y.fetch_add(1) (seq_cst); c = y (relaxed)
@@ -162,8 +144,6 @@ const Model kModels[] = {
      simulate<StoreBuffering<sc, sc, sc, sc>>},
     {"sb_mixed", "store buffering, thread 0 seq_cst, thread 1 release store + acquire load",
      simulate<StoreBuffering<sc, sc, rel, acq>>},
-    {"sb_fences", "store buffering, relaxed accesses, a seq_cst fence in each thread",
-     simulate<FencedStoreBuffering>},
     {"p0668_core", "P0668R5's release store read by a seq_cst fetch_add: b=1, c=3, a=0?",
      simulate<P0668Core>},
     {"fence_mp", "release fence + relaxed flag || relaxed flag + acquire fence: data race?",
