@@ -84,6 +84,24 @@ class RunTest(unittest.TestCase):
         self.assertEqual(status, "ok")
 
 
+class OverlayTest(unittest.TestCase):
+    def test_copies_are_newer_than_the_starter(self):
+        # A build made of starter/ before the overlay must see the solutions as changed.
+        import os
+        with tempfile.TemporaryDirectory() as tmp:
+            root, export = Path(tmp) / "root", Path(tmp) / "export"
+            (root / "solutions").mkdir(parents=True)
+            (root / "solutions" / "a.hpp").write_text("solution\n")
+            os.utime(root / "solutions" / "a.hpp", (1_000_000, 1_000_000))
+            (export / "starter").mkdir(parents=True)
+            (export / "starter" / "a.hpp").write_text("starter\n")
+            built = (export / "starter" / "a.hpp").stat().st_mtime
+            lc.overlay_solutions(export, root)
+            copied = export / "starter" / "a.hpp"
+            self.assertEqual(copied.read_text(), "solution\n")
+            self.assertGreaterEqual(copied.stat().st_mtime, built)
+
+
 class RepositoryTest(unittest.TestCase):
     def test_no_unmarked_instructor_command(self):
         for page in lc.lesson_pages(lc.ROOT):

@@ -43,25 +43,25 @@ class HazardDomain {
       bool expected = false;
       // order: acq_rel: the previous owner's last store to the slot (nullptr) happens before
       // our use of it.
-      if (slots_[i].owned.compare_exchange_strong(expected, true, std::memory_order_acq_rel))
+      if (hazards_[i].owned.compare_exchange_strong(expected, true, std::memory_order_acq_rel))
         return i;
     }
     throw std::length_error("HazardDomain: all hazard slots are in use");
   }
   void release_slot(std::size_t i) noexcept {
-    slots_[i].pointer.store(nullptr);
+    hazards_[i].pointer.store(nullptr);
     // order: release: pairs with the acq_rel claim above.
-    slots_[i].owned.store(false, std::memory_order_release);
+    hazards_[i].owned.store(false, std::memory_order_release);
   }
 
   // Publishes p in slot i. seq_cst, and so is protect()'s re-load of the source and the
   // writer's exchange and scan: the store-buffering shape (lesson 6) that only seq_cst (or
   // seq_cst fences) forbids. Either the scan sees our slot, or our re-load sees the new pointer.
-  void set(std::size_t i, const void* p) noexcept { slots_[i].pointer.store(p); }
+  void set(std::size_t i, const void* p) noexcept { hazards_[i].pointer.store(p); }
 
   // True when some slot holds p.
   bool is_protected(const void* p) const noexcept {
-    for (const auto& s : slots_)
+    for (const auto& s : hazards_)
       if (s.pointer.load() == p) return true;
     return false;
   }
@@ -71,7 +71,7 @@ class HazardDomain {
     std::atomic<const void*> pointer{nullptr};
     std::atomic<bool> owned{false};
   };
-  std::array<Slot, kSlots> slots_{};
+  std::array<Slot, kSlots> hazards_{};
 };
 
 // One reader's hazard slot (move-only, like std::hazard_pointer). Thread safety: one thread

@@ -33,7 +33,7 @@ class SharedPool {
   // An object from the free list, or a new one.
   std::unique_ptr<T> get() {
     {
-      const std::scoped_lock lock(mutex_);
+      const std::scoped_lock lock(mu_);
       count(&PoolStats::lock_acquisitions);
       if (!free_.empty()) {
         auto object = std::move(free_.back());
@@ -46,13 +46,13 @@ class SharedPool {
   }
   // Returns an object for reuse (any state: the next user resets what it needs).
   void put(std::unique_ptr<T> object) {
-    const std::scoped_lock lock(mutex_);
+    const std::scoped_lock lock(mu_);
     count(&PoolStats::lock_acquisitions);
     free_.push_back(std::move(object));
   }
   // Moves up to n objects into out under one lock; returns how many.
   std::size_t take(std::vector<std::unique_ptr<T>>& out, std::size_t n) {
-    const std::scoped_lock lock(mutex_);
+    const std::scoped_lock lock(mu_);
     count(&PoolStats::lock_acquisitions);
     std::size_t moved = 0;
     for (; moved < n && !free_.empty(); ++moved) {
@@ -63,7 +63,7 @@ class SharedPool {
   }
   // Moves every object of in back under one lock.
   void give(std::vector<std::unique_ptr<T>>& in) {
-    const std::scoped_lock lock(mutex_);
+    const std::scoped_lock lock(mu_);
     count(&PoolStats::lock_acquisitions);
     for (auto& object : in) free_.push_back(std::move(object));
     in.clear();
@@ -76,8 +76,8 @@ class SharedPool {
     if (stats_) (stats_->*field).fetch_add(1, std::memory_order_relaxed);
   }
   PoolStats* stats_;
-  std::mutex mutex_;
-  std::vector<std::unique_ptr<T>> free_;  // guarded by mutex_
+  std::mutex mu_;
+  std::vector<std::unique_ptr<T>> free_;  // guarded by mu_
 };
 
 // A per-thread cache of up to kCache objects in front of a SharedPool: a thread touches the

@@ -28,9 +28,9 @@ def source_reader(root: Path, track: Path | None, track_label: str = "starter"
             base, path = Path(track), Path(track) / shown[len(track_label) + 1:]
         else:
             base, path = Path(root), Path(root) / shown
-        if ".." in Path(shown).parts or path.is_symlink() or \
+        if ".." in Path(shown).parts or path.is_symlink() or not path.is_file() or \
                 not path.resolve().is_relative_to(base.resolve()):
-            return None          # only files that really are in the tree
+            return None          # only regular files that really are in the tree (no FIFO)
         try:
             with open(path, errors="replace") as fh:
                 for i, line in enumerate(fh, 1):

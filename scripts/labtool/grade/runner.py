@@ -222,7 +222,8 @@ def _run_once(gbox: GradingBox, spec: CTestEntry, test_name: str, slug: str, tim
             path.write_bytes(report)
         verdict = verify_report(path, exe, test_name, slug, nonce)
     return _judge(res.returncode, res.output, res.seconds, verdict,
-                  feedback.Paths(ROOT, gbox.track))
+                  feedback.Paths(ROOT, gbox.track, "starter",
+                                 feedback.source_reader(ROOT, gbox.track)))
 
 
 def manifest_command(tree: Tree, r: TestResult, spec: CTestEntry | None) -> CTestEntry | None:

@@ -244,8 +244,13 @@ def make_export(dest: Path, root: Path = ROOT) -> None:
 
 
 def overlay_solutions(export: Path, root: Path = ROOT) -> None:
-    """Copies solutions/ over the release's starter/: a student who has finished."""
-    shutil.copytree(root / "solutions", export / "starter", dirs_exist_ok=True)
+    """Copies solutions/ over the release's starter/: a student who has finished.
+
+    The copies get the current time (shutil.copy, not copy2): a build an earlier block made of
+    starter/ is older than them, so the next build recompiles (with copy2's old times, ninja
+    saw nothing to do and ran the starter's code)."""
+    shutil.copytree(root / "solutions", export / "starter", dirs_exist_ok=True,
+                    copy_function=shutil.copy)
 
 
 def run_all(export: Path, blocks: list[Block], smoke: bool, root: Path = ROOT,

@@ -2,7 +2,7 @@
 // "seq_cst itself" and "Fences against operations"). x86 cannot show most of these outcomes
 // (it is TSO); Relacy explores every interleaving and every value each load may return under
 // its implementation of the C++ memory model.
-//
+// lab-model: relacy
 //   lesson_06_seq_cst_models MODEL     runs one model and prints Relacy's verdict
 //   lesson_06_seq_cst_models --list    the models
 //
@@ -37,24 +37,6 @@ struct StoreBuffering : rl::test_suite<StoreBuffering<S0, L0, S1, L1>, 2> {
       y($).store(1, S1);
       r[1] = x($).load(L1);
     }
-  }
-  void after() { RL_ASSERT(!(r[0] == 0 && r[1] == 0)); }
-};
-
-// Store buffering with relaxed accesses and a seq_cst fence between each store and load.
-struct FencedStoreBuffering : rl::test_suite<FencedStoreBuffering, 2> {
-  rl::atomic<int> x, y;
-  int r[2] = {0, 0};
-  void before() {
-    x($).store(0, rl::mo_relaxed);
-    y($).store(0, rl::mo_relaxed);
-  }
-  void thread(unsigned index) {
-    rl::atomic<int>& mine = index == 0 ? x : y;
-    rl::atomic<int>& other = index == 0 ? y : x;
-    mine($).store(1, rl::mo_relaxed);
-    rl::atomic_thread_fence(rl::mo_seq_cst, $);
-    r[index] = other($).load(rl::mo_relaxed);
   }
   void after() { RL_ASSERT(!(r[0] == 0 && r[1] == 0)); }
 };
@@ -162,8 +144,6 @@ const Model kModels[] = {
      simulate<StoreBuffering<sc, sc, sc, sc>>},
     {"sb_mixed", "store buffering, thread 0 seq_cst, thread 1 release store + acquire load",
      simulate<StoreBuffering<sc, sc, rel, acq>>},
-    {"sb_fences", "store buffering, relaxed accesses, a seq_cst fence in each thread",
-     simulate<FencedStoreBuffering>},
     {"p0668_core", "P0668R5's release store read by a seq_cst fetch_add: b=1, c=3, a=0?",
      simulate<P0668Core>},
     {"fence_mp", "release fence + relaxed flag || relaxed flag + acquire fence: data race?",
