@@ -50,6 +50,23 @@
 #include <utility>
 #include <vector>
 
+// A failed CHECK on a std::memory_order prints the order's name (memory_order::acquire), not
+// the integer doctest would print for an enum.
+template <>
+struct doctest::StringMaker<std::memory_order> {
+  static doctest::String convert(std::memory_order order) {
+    switch (order) {
+      case std::memory_order_relaxed: return "memory_order::relaxed";
+      case std::memory_order_consume: return "memory_order::consume";
+      case std::memory_order_acquire: return "memory_order::acquire";
+      case std::memory_order_release: return "memory_order::release";
+      case std::memory_order_acq_rel: return "memory_order::acq_rel";
+      case std::memory_order_seq_cst: return "memory_order::seq_cst";
+    }
+    return ("memory_order(" + std::to_string(static_cast<int>(order)) + ")").c_str();
+  }
+};
+
 namespace lab {
 
 using Clock = std::chrono::steady_clock;
