@@ -90,7 +90,7 @@ TEST_CASE("metrics registered after start_export are exported") {
 }
 
 TEST_CASE("stop returns promptly with a 60 s interval") {
-  // Catches: an exporter that sleeps (sleep_for) and checks a flag afterwards:
+  // Catches: an export_loop() that sleeps (sleep_for) and checks a flag afterwards:
   // stop() then waits out the whole interval, here a minute. A condition variable (or a
   // stop_token) wakes the thread at once.
   const auto calls = std::make_shared<std::atomic<int>>(0);
@@ -165,9 +165,9 @@ TEST_CASE("the destructor stops a running exporter") {
 }
 
 TEST_CASE("a throwing callback does not stop later exports") {
-  // Catches: an exception escaping the exporter thread (std::terminate ends the program),
-  // catching only std::exception (a thrown int still escapes), or an exporter loop that ends
-  // at the first failure.
+  // Catches: an exception escaping export_once() and the exporter thread (std::terminate ends the
+  // program), catching only std::exception (a thrown int still escapes), or an exporter loop that
+  // ends at the first failure.
   MetricsRegistry registry(5ms);
   std::atomic<int> calls{0};
   registry.start_export([&](const FullSnapshot&) {

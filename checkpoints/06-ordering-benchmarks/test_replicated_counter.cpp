@@ -353,9 +353,9 @@ TEST_CASE("GCounter counts locally at once and merges by the per-replica maximum
 }
 
 TEST_CASE("PNCounter value is signed and goes below zero") {
-  // Catches: a value() that is unsigned or stops at zero, a decrement that is not kept apart
-  // from the increments (so a merge cannot tell old from new), and a merge that forgets the
-  // decrements.
+  // Catches: a value() that is unsigned or stops at zero, a decrement() or subtract() that is not
+  // kept apart from the increments (so a merge cannot tell old from new), and a merge that forgets
+  // the decrements.
   CHECK(std::is_same_v<decltype(std::declval<const PNCounter&>().value()), std::int64_t>);
   PNCounter p(ids3(), 7);
   PNCounter q(ids3(), 11);

@@ -462,3 +462,41 @@ class CheckVerdictTest(unittest.TestCase):
         code, text = self.run_check(Status.PASSED)
         self.assertIn("All selected checkpoints pass.", text)
         self.assertEqual(code, 0)
+
+
+class CatchesTest(unittest.TestCase):
+    """Every checkpoint says what it catches, kept once (the `// Catches:` comment of its test),
+    and every function a student writes is named by the first line of some checkpoint."""
+
+    def test_every_checkpoint_has_its_catches_text_in_the_test_only(self):
+        import re
+        from labtool.course import load_milestones
+        missing = [f"{m.slug}: {t.name}" for m in load_milestones() for t in m.tests
+                   if not t.catches]
+        self.assertEqual(missing, [], "tests without a `// Catches:` comment")
+        root = HERE.parents[1] / "checkpoints"
+        for path in root.glob("[0-9][0-9]-*/manifest.json"):
+            self.assertIsNone(re.search(r'"catches"\s*:', path.read_text()),
+                              f"{path}: the catches text lives in the test's comment")
+
+    def test_every_student_function_is_named_by_a_checkpoint(self):
+        import re
+        from labtool.course import ROOT, load_milestones
+        unnamed = []
+        for m in load_milestones():
+            said = " ".join(f"{t.name} {fb.likely_mistake(t.catches)}" for t in m.tests)
+            for name in m.code_files():
+                path = ROOT / "starter" / m.slug / name
+                for function in re.findall(r'LAB_TODO\(\s*"([\w:~]+)\(', path.read_text()):
+                    short = function.split("::")[-1]
+                    if not re.search(rf"\b{re.escape(short)}\b", said):
+                        unnamed.append(f"{m.slug}/{name}: {function}()")
+        self.assertEqual(unnamed, [], "no checkpoint's first line names these functions")
+
+    def test_the_first_sentence_is_the_mistake(self):
+        self.assertEqual(fb.likely_mistake("load() then store(count + 1). TSan does not see "
+                                           "it, e.g. here."), "load() then store(count + 1).")
+        self.assertEqual(fb.likely_mistake("a check, e.g. the natural one. Then more."),
+                         "a check, e.g. the natural one.")
+        self.assertTrue(fb.likely_mistake("x" * 500).endswith("..."))
+        self.assertEqual(fb.headline("p", ""), "Checks: p.")

@@ -144,3 +144,56 @@ class Watch(unittest.TestCase):
             code = student.run_watch(argparse.Namespace(milestone="1", interval=0.01,
                                                         max_runs=2, track=None))
         self.assertEqual((code, len(runs)), (0, 2))
+
+
+class PackageInstall(unittest.TestCase):
+    """A missing package is installed with one line of output, apt's own only on failure."""
+
+    def install(self, returncode: int) -> tuple[str, list]:
+        from labtool import packages
+        calls = []
+
+        def run(cmd, **kw):
+            calls.append((cmd, kw))
+            return mock.Mock(returncode=returncode if "install" in cmd else 0,
+                             stdout="Reading package lists...\n", stderr="E: no such package")
+        err = io.StringIO()
+        with mock.patch.object(packages, "missing_packages", return_value=["doctest-dev"]), \
+                mock.patch.object(packages.os, "geteuid", return_value=0), \
+                mock.patch.object(packages.subprocess, "run", side_effect=run), \
+                contextlib.redirect_stderr(err), contextlib.redirect_stdout(err):
+            try:
+                packages.ensure_packages({"doctest-dev": None})
+            except LabError as exc:
+                err.write(f"LabError: {exc}")
+        return err.getvalue(), calls
+
+    def test_one_line_and_no_apt_output(self):
+        text, calls = self.install(0)
+        self.assertEqual(len(text.strip().splitlines()), 1, text)
+        self.assertTrue(all(kw.get("capture_output") for _, kw in calls), calls)
+
+    def test_apt_output_when_it_fails(self):
+        text, _ = self.install(100)
+        self.assertIn("could not install doctest-dev", text)
+        self.assertIn("E: no such package", text)
+
+
+class CheckRunner(unittest.TestCase):
+    def test_single_threaded_checkpoints_run_side_by_side_concurrency_ones_alone(self):
+        from labtool import ctest
+        from labtool.course import Milestone, Test
+        from labtool.results import Status, TestResult
+        tests = [Test("quick", 1), Test("race", 2, True), Test("quick too", 1)]
+        m = Milestone(1, "01-x", "X", [], [], tests)
+        results = [TestResult(m, t) for t in tests]
+        calls = []
+
+        def fake(tree, names, timeout=3600, parallel=1):
+            calls.append((sorted(names), parallel))
+            return {n: ctest.CTestRun(Status.PASSED, 0.1, "") for n in names}
+        with mock.patch.object(ctest, "run_ctest", side_effect=fake), \
+                mock.patch.object(ctest, "side_by_side", return_value=2):
+            ctest.CTestRunner().run(mock.Mock(), results)
+        self.assertEqual(calls, [(["m1/quick", "m1/quick too"], 2), (["m1/race"], 1)])
+        self.assertTrue(all(r.status is Status.PASSED for r in results))
