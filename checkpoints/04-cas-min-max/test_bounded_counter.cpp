@@ -122,6 +122,19 @@ void never_refused_batch(bool drain, lab::RaceTally& r) {
   if (counter.get() != (drain ? 0 : per_thread * threads)) ++r.wrong;
 }
 
+// Races never_refused_batch() until the threads competed, then checks that no call of
+// try_increment (try_decrement when `drain`) was refused.
+void check_never_refused(bool drain) {
+  const lab::RaceTally tally = lab::race_until(
+      kRace, [drain](lab::RaceTally& r) { never_refused_batch(drain, r); });
+  INFO("batches " << tally.batches << " (" << tally.overlapped_batches << " overlapped), "
+                  << tally.contended << " contended calls, " << tally.elapsed.count() << " ms");
+  CHECK_MESSAGE(tally.wrong == 0, (drain ? "try_decrement returned false above zero "
+                                         : "try_increment returned false below the limit ")
+                                      << tally.wrong << " times");
+  lab::conclude(tally.missing());  // a pass proves something only if the threads competed
+}
+
 }  // namespace
 
 TEST_CASE("a bounded counter starts at zero below its limit and cannot be copied") {
@@ -206,28 +219,14 @@ TEST_CASE("try_increment below the limit never fails under contention") {
   // another thread changes the count between the load and the CAS, it returns false although
   // the counter is far from full. A failed CAS must mean "try again with the fresh value", not
   // "full".
-  const lab::RaceTally tally = lab::race_until(kRace, [](lab::RaceTally& r) {
-    never_refused_batch(false, r);
-  });
-  INFO("batches " << tally.batches << " (" << tally.overlapped_batches << " overlapped), "
-                  << tally.contended << " contended calls, " << tally.elapsed.count() << " ms");
-  CHECK_MESSAGE(tally.wrong == 0, "try_increment returned false below the limit "
-                                      << tally.wrong << " times");
-  lab::conclude(tally.missing());  // a pass proves something only if the threads competed
+  check_never_refused(false);
 }
 
 TEST_CASE("try_decrement above zero never fails under contention") {
   // Catches: a single compare-exchange attempt instead of a loop in try_decrement: when
   // another thread changes the count between the load and the CAS, it returns false although
   // the counter is far from zero, and the caller keeps a slot it meant to give back.
-  const lab::RaceTally tally = lab::race_until(kRace, [](lab::RaceTally& r) {
-    never_refused_batch(true, r);
-  });
-  INFO("batches " << tally.batches << " (" << tally.overlapped_batches << " overlapped), "
-                  << tally.contended << " contended calls, " << tally.elapsed.count() << " ms");
-  CHECK_MESSAGE(tally.wrong == 0, "try_decrement returned false above zero "
-                                      << tally.wrong << " times");
-  lab::conclude(tally.missing());  // a pass proves something only if the threads competed
+  check_never_refused(true);
 }
 
 TEST_CASE("get never exceeds the limit while threads take and release slots") {
