@@ -50,12 +50,22 @@
 #include <utility>
 #include <vector>
 
-// A failed CHECK on a std::memory_order prints the order's name (memory_order::acquire), not
-// the integer doctest would print for an enum.
+namespace lab {
+
+// A memory order that a failed CHECK prints by name (memory_order::acquire). doctest prints an
+// enum as its number and offers no hook for one, so checkpoints compare named(a) == named(b).
+struct NamedOrder {
+  std::memory_order order;
+  friend bool operator==(NamedOrder, NamedOrder) = default;
+};
+inline NamedOrder named(std::memory_order order) { return NamedOrder{order}; }
+
+}  // namespace lab
+
 template <>
-struct doctest::StringMaker<std::memory_order> {
-  static doctest::String convert(std::memory_order order) {
-    switch (order) {
+struct doctest::StringMaker<lab::NamedOrder> {
+  static doctest::String convert(lab::NamedOrder named) {
+    switch (named.order) {
       case std::memory_order_relaxed: return "memory_order::relaxed";
       case std::memory_order_consume: return "memory_order::consume";
       case std::memory_order_acquire: return "memory_order::acquire";
@@ -63,7 +73,7 @@ struct doctest::StringMaker<std::memory_order> {
       case std::memory_order_acq_rel: return "memory_order::acq_rel";
       case std::memory_order_seq_cst: return "memory_order::seq_cst";
     }
-    return ("memory_order(" + std::to_string(static_cast<int>(order)) + ")").c_str();
+    return ("memory_order(" + std::to_string(static_cast<int>(named.order)) + ")").c_str();
   }
 };
 

@@ -493,6 +493,15 @@ class CatchesTest(unittest.TestCase):
                         unnamed.append(f"{m.slug}/{name}: {function}()")
         self.assertEqual(unnamed, [], "no checkpoint's first line names these functions")
 
+    def test_memory_orders_are_compared_by_name(self):
+        import re
+        root = HERE.parents[1] / "checkpoints"
+        bare = [f"{p.relative_to(root)}:{i}" for p in sorted(root.rglob("test_*.cpp"))
+                for i, line in enumerate(p.read_text().splitlines(), 1)
+                if re.search(r"CHECK\w*\(.*(==|!=)\s*std::memory_order_\w+\s*\)", line)]
+        self.assertEqual(bare, [], "compare lab::named(a) == lab::named(b): doctest prints a "
+                                   "bare enum as a number")
+
     def test_the_first_sentence_is_the_mistake(self):
         self.assertEqual(fb.likely_mistake("load() then store(count + 1). TSan does not see "
                                            "it, e.g. here."), "load() then store(count + 1).")
