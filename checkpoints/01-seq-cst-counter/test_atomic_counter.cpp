@@ -25,6 +25,7 @@ TEST_CASE("a new counter reads zero and cannot be copied") {
 }
 
 TEST_CASE("increment adds one") {
+  // Catches: an increment() that is still a TODO, adds nothing, or adds more than one.
   AtomicCounter counter;
   counter.increment();
   CHECK(counter.get() == 1);

@@ -51,9 +51,10 @@ std::string describe(const HistogramSnapshot& s) {
 // --- construction -------------------------------------------------------------------------
 
 TEST_CASE("bounds must be strictly increasing") {
-  // Catches: a constructor that accepts unsorted bounds (std::lower_bound on unsorted input is
-  // undefined and files values in the wrong bucket) or equal neighbours (the second of two
-  // equal bounds can never receive a value), e.g. a check written with > instead of >=.
+  // Catches: an AtomicHistogram constructor that accepts unsorted bounds (std::lower_bound on
+  // unsorted input is undefined and files values in the wrong bucket) or equal neighbours (the
+  // second of two equal bounds can never receive a value), e.g. a check written with > instead of
+  // >=.
   using H4 = AtomicHistogram<4>;
   CHECK_THROWS_AS(H4({10, 50, 40, 100}), std::invalid_argument);
   CHECK_THROWS_AS(H4({500, 100, 50, 10}), std::invalid_argument);

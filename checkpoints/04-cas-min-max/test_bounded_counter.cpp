@@ -89,6 +89,52 @@ void fill_or_drain_batch(bool drain, lab::RaceTally& tally) {
   if (total != kCounters * kSmallLimit) ++tally.wrong;
 }
 
+// One batch of "never refused" attempts: every thread calls try_increment (try_decrement when
+// `drain`) per_thread times on one counter with room for every attempt (filled first when
+// draining), so no call may return false; each false counts as wrong. A call during which the
+// count moved by more than its own step competed with another thread.
+void never_refused_batch(bool drain, lab::RaceTally& r) {
+  constexpr std::uint64_t per_thread = 50'000;
+  const std::size_t threads = lab::stress_threads();
+  BoundedCounter counter(per_thread * threads);  // room for every attempt
+  if (drain) {
+    for (std::uint64_t n = 0; n < per_thread * threads; ++n) {
+      if (!counter.try_increment()) ++r.wrong;
+    }
+  }
+  std::vector<std::uint64_t> refused(threads, 0), contended(threads, 0);
+  lab::StartLine start(threads);
+  const auto run = lab::run_together(threads, [&](std::size_t t) {
+    start.arrive_and_wait();
+    for (std::uint64_t i = 0; i < per_thread; ++i) {
+      const std::uint64_t before = counter.get();
+      if (!(drain ? counter.try_decrement() : counter.try_increment())) ++refused[t];
+      // Someone else changed the count while we were inside the call: we had to compete.
+      const std::uint64_t after = counter.get();
+      if ((drain ? before - after : after - before) > 1) ++contended[t];
+    }
+  });
+  for (std::size_t t = 0; t < threads; ++t) r.wrong += refused[t];
+  if (run.overlapped) {
+    ++r.overlapped_batches;
+    for (std::size_t t = 0; t < threads; ++t) r.contended += contended[t];
+  }
+  if (counter.get() != (drain ? 0 : per_thread * threads)) ++r.wrong;
+}
+
+// Races never_refused_batch() until the threads competed, then checks that no call of
+// try_increment (try_decrement when `drain`) was refused.
+void check_never_refused(bool drain) {
+  const lab::RaceTally tally = lab::race_until(
+      kRace, [drain](lab::RaceTally& r) { never_refused_batch(drain, r); });
+  INFO("batches " << tally.batches << " (" << tally.overlapped_batches << " overlapped), "
+                  << tally.contended << " contended calls, " << tally.elapsed.count() << " ms");
+  CHECK_MESSAGE(tally.wrong == 0, (drain ? "try_decrement returned false above zero "
+                                         : "try_increment returned false below the limit ")
+                                      << tally.wrong << " times");
+  lab::conclude(tally.missing());  // a pass proves something only if the threads competed
+}
+
 }  // namespace
 
 TEST_CASE("a bounded counter starts at zero below its limit and cannot be copied") {
@@ -169,37 +215,18 @@ TEST_CASE("concurrent try_increment succeeds exactly limit times") {
 }
 
 TEST_CASE("try_increment below the limit never fails under contention") {
-  // Catches: a single compare-exchange attempt instead of a loop (e.g. return
-  // count_.compare_exchange_strong(current, current + 1)): when another thread changes the
-  // count between the load and the CAS, it returns false although the counter is far from
-  // full. A failed CAS must mean "try again with the fresh value", not "full".
-  constexpr std::uint64_t per_thread = 50'000;
-  const lab::RaceTally tally = lab::race_until(kRace, [](lab::RaceTally& r) {
-    const std::size_t threads = lab::stress_threads();
-    BoundedCounter counter(per_thread * threads);  // room for every attempt
-    std::vector<std::uint64_t> refused(threads, 0), contended(threads, 0);
-    lab::StartLine start(threads);
-    const auto run = lab::run_together(threads, [&](std::size_t t) {
-      start.arrive_and_wait();
-      for (std::uint64_t i = 0; i < per_thread; ++i) {
-        const std::uint64_t before = counter.get();
-        if (!counter.try_increment()) ++refused[t];
-        // Someone else incremented while we were inside try_increment: we had to compete.
-        if (counter.get() - before > 1) ++contended[t];
-      }
-    });
-    for (std::size_t t = 0; t < threads; ++t) r.wrong += refused[t];
-    if (run.overlapped) {
-      ++r.overlapped_batches;
-      for (std::size_t t = 0; t < threads; ++t) r.contended += contended[t];
-    }
-    if (counter.get() != per_thread * threads) ++r.wrong;
-  });
-  INFO("batches " << tally.batches << " (" << tally.overlapped_batches << " overlapped), "
-                  << tally.contended << " contended calls, " << tally.elapsed.count() << " ms");
-  CHECK_MESSAGE(tally.wrong == 0, "try_increment returned false below the limit "
-                                      << tally.wrong << " times");
-  lab::conclude(tally.missing());  // a pass proves something only if the threads competed
+  // Catches: a single compare-exchange attempt instead of a loop in try_increment: when
+  // another thread changes the count between the load and the CAS, it returns false although
+  // the counter is far from full. A failed CAS must mean "try again with the fresh value", not
+  // "full".
+  check_never_refused(false);
+}
+
+TEST_CASE("try_decrement above zero never fails under contention") {
+  // Catches: a single compare-exchange attempt instead of a loop in try_decrement: when
+  // another thread changes the count between the load and the CAS, it returns false although
+  // the counter is far from zero, and the caller keeps a slot it meant to give back.
+  check_never_refused(true);
 }
 
 TEST_CASE("get never exceeds the limit while threads take and release slots") {
@@ -216,7 +243,7 @@ TEST_CASE("get never exceeds the limit while threads take and release slots") {
   constexpr lab::OverlapGoal kBatch{.min_ops = 2'000, .min_time = lab::milliseconds(50),
                                     .min_sightings = 20, .give_up = lab::milliseconds(5000)};
   constexpr std::uint64_t limit = 4;
-  std::uint64_t reader_steps = 0;
+  std::uint64_t reader_steps = 0, releases_refused = 0;
   const lab::RaceTally tally = lab::race_until(kRace, [&](lab::RaceTally& r) {
     const std::size_t writers = lab::stress_threads() - 1;
     BoundedCounter counter(limit);
@@ -255,7 +282,10 @@ TEST_CASE("get never exceeds the limit while threads take and release slots") {
     }
     reader_steps += report.reader_steps;
     r.wrong += reader_saw_above;
-    for (const Tally& t : tallies) r.wrong += t.above_limit + t.release_failed;
+    for (const Tally& t : tallies) {
+      r.wrong += t.above_limit + t.release_failed;
+      releases_refused += t.release_failed;
+    }
     if (report.missing.empty()) {  // a batch whose threads did not meet proves little
       ++r.overlapped_batches;
       for (const Tally& t : tallies) r.contended += t.contended;
@@ -265,8 +295,15 @@ TEST_CASE("get never exceeds the limit while threads take and release slots") {
   INFO("batches " << tally.batches << " (" << tally.overlapped_batches << " overlapped), "
                   << tally.contended << " contended calls, reader steps " << reader_steps << ", "
                   << tally.elapsed.count() << " ms");
-  CHECK_MESSAGE(tally.wrong == 0, tally.wrong << " times the count was seen above the limit "
-                                                 "(or a held slot could not be released)");
+  const std::uint64_t over_the_limit = tally.wrong - releases_refused;
+  CHECK_MESSAGE(over_the_limit == 0,
+                over_the_limit
+                    << " times try_increment let the count be seen above the limit (or a slot "
+                       "stayed taken after every holder had given it back)");
+  CHECK_MESSAGE(releases_refused == 0,
+                "try_decrement refused " << releases_refused
+                                         << " times although the caller held a slot, so the "
+                                            "count was above zero");
   std::string missing = tally.missing();  // a pass proves something only if threads competed
   if (reader_steps <= 100) {
     missing += (missing.empty() ? "" : "; ") + std::string("the reader looked only ") +

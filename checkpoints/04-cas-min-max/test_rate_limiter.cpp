@@ -104,9 +104,10 @@ TEST_CASE("RateLimiter admits limit calls per window and then refuses until the 
 }
 
 TEST_CASE("RateLimiter rejects a zero limit and a window that is not positive") {
-  // Catches: a limiter that accepts a limit of 0 (it could never admit anything), a window of
-  // 0 (division by zero) or a negative window, and a window too short for the packed word
-  // (shorter than 2^(bit_width(limit) + 1) nanoseconds: its window numbers would not fit).
+  // Catches: a constructor (check_arguments()) that accepts a limit of 0 (it could never admit
+  // anything), a window of 0 (division by zero) or a negative window, and a window too short for
+  // the packed word (shorter than 2^(bit_width(limit) + 1) nanoseconds: its window numbers would
+  // not fit).
   CHECK_THROWS_AS(RateLimiter(0, 1s), std::invalid_argument);
   CHECK_THROWS_AS(RateLimiter(10, 0s), std::invalid_argument);
   CHECK_THROWS_AS(RateLimiter(10, -1s), std::invalid_argument);
@@ -148,10 +149,10 @@ TEST_CASE("RateLimiter counts a now that goes backwards against the newest windo
 }
 
 TEST_CASE("RateLimiter never admits more than limit in one window under contention") {
-  // Catches: check-then-act on the count (load, compare with the limit, then fetch_add): two
-  // threads that both see limit - 1 are both admitted. Thousands of limiters with a limit of 4,
-  // all threads on the same limiter at the same time and in the same window, each calling
-  // until refused; every limiter must have admitted exactly 4.
+  // Catches: check-then-act on the count in try_acquire() (load, compare with the limit, then
+  // fetch_add): two threads that both see limit - 1 are both admitted. Thousands of limiters with a
+  // limit of 4, all threads on the same limiter at the same time and in the same window, each
+  // calling until refused; every limiter must have admitted exactly 4.
   constexpr std::size_t kLimiters = 5000;
   constexpr std::uint64_t kLimit = 4;
   const lab::RaceTally tally = lab::race_until(kRace, [&](lab::RaceTally& r) {

@@ -13,9 +13,11 @@
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "lab_test.hpp"
 #include "m5_support.hpp"
 
 using metrics::FullSnapshot;
@@ -90,7 +92,7 @@ TEST_CASE("metrics registered after start_export are exported") {
 }
 
 TEST_CASE("stop returns promptly with a 60 s interval") {
-  // Catches: an exporter that sleeps (sleep_for) and checks a flag afterwards:
+  // Catches: an export_loop() that sleeps (sleep_for) and checks a flag afterwards:
   // stop() then waits out the whole interval, here a minute. A condition variable (or a
   // stop_token) wakes the thread at once.
   const auto calls = std::make_shared<std::atomic<int>>(0);
@@ -149,6 +151,48 @@ TEST_CASE("start_export twice throws logic_error and stop is idempotent") {
   registry.stop();
 }
 
+TEST_CASE("racing start_export calls start exactly one exporter") {
+  // Catches: a start_export() that asks "is an exporter running?" without holding the
+  // lifecycle lock: two racing calls both see none, both start one (the later replaces the
+  // earlier) and neither throws logic_error; the unguarded thread member is a data race too.
+  // Two threads released together call start_export() on a fresh registry, round after round;
+  // exactly one call per round must start the exporter and the other must be refused. A round
+  // counts only when both threads were inside their calls at once.
+  constexpr int kRounds = 200;
+  constexpr int kOverlapsNeeded = 20;
+  int wrong = 0, overlapped = 0, first_wrong = -1;
+  for (int round = 0; round < kRounds && overlapped < 4 * kOverlapsNeeded; ++round) {
+    MetricsRegistry registry(60s);
+    std::atomic<int> refused{0};
+    lab::StartLine start(2);
+    const auto run = lab::run_together(2, [&](std::size_t) {
+      start.arrive_and_wait();
+      try {
+        registry.start_export([](const FullSnapshot&) {});
+      } catch (const std::logic_error&) {
+        refused.fetch_add(1);
+      }
+    });
+    registry.stop();
+    overlapped += run.overlapped;
+    if (refused.load() != 1) {
+      ++wrong;
+      if (first_wrong < 0) first_wrong = refused.load();
+    }
+  }
+  INFO("rounds whose two calls overlapped: " << overlapped);
+  CHECK_MESSAGE(wrong == 0, "in " << wrong << " rounds, two start_export() calls racing each other "
+                                  "did not end with exactly one exporter started and one refused ("
+                                  << first_wrong << " refused in the first such round): what "
+                                                    "keeps two callers from both deciding "
+                                                    "\"no exporter is running\"?");
+  lab::conclude(overlapped >= kOverlapsNeeded
+                    ? ""
+                    : "the two start_export() calls overlapped in only " +
+                          std::to_string(overlapped) + " rounds (" +
+                          std::to_string(kOverlapsNeeded) + " needed)");
+}
+
 TEST_CASE("the destructor stops a running exporter") {
   // Catches: a destructor that does not stop the exporter: a joinable std::thread member
   // calls std::terminate, a detached thread uses the destroyed registry, and a sleeping one
@@ -165,9 +209,9 @@ TEST_CASE("the destructor stops a running exporter") {
 }
 
 TEST_CASE("a throwing callback does not stop later exports") {
-  // Catches: an exception escaping the exporter thread (std::terminate ends the program),
-  // catching only std::exception (a thrown int still escapes), or an exporter loop that ends
-  // at the first failure.
+  // Catches: an exception escaping export_once() and the exporter thread (std::terminate ends the
+  // program), catching only std::exception (a thrown int still escapes), or an exporter loop that
+  // ends at the first failure.
   MetricsRegistry registry(5ms);
   std::atomic<int> calls{0};
   registry.start_export([&](const FullSnapshot&) {

@@ -80,9 +80,10 @@ std::string sample_value(const std::string& text, const std::string& series) {
 }  // namespace
 
 TEST_CASE("prometheus text of a fixed snapshot is exact") {
-  // Catches: any departure from the text format 0.0.4: missing HELP or TYPE, counters without
-  // _total, per-bucket (non-cumulative) counts, no +Inf bucket, no _sum or _count, raw
-  // microseconds under a _seconds name, UINT64_MAX for an empty minimum, unsorted families.
+  // Catches: any departure from the text format 0.0.4 in add_collector(), add_histogram() or
+  // add_min_max(): missing HELP or TYPE, counters without _total, per-bucket (non-cumulative)
+  // counts, no +Inf bucket, no _sum or _count, raw microseconds under a _seconds name, UINT64_MAX
+  // for an empty minimum, unsorted families.
   const std::string expected =
       "# HELP db_active_connections Database pool: connections open now.\n"
       "# TYPE db_active_connections gauge\n"
@@ -245,9 +246,9 @@ TEST_CASE("histogram buckets are cumulative and +Inf equals _count") {
 }
 
 TEST_CASE("counters end in _total and gauges have no suffix") {
-  // Catches: counters exported without _total (a naive exporter writes http_requests 2),
-  // a gauge given _total, and in OpenMetrics a TYPE line naming the sample instead of the
-  // family (the strict parser then sees two clashing metrics).
+  // Catches: counter_family() or add_collector() exporting counters without _total (a naive
+  // exporter writes http_requests 2), a gauge given _total, and in OpenMetrics a TYPE line naming
+  // the sample instead of the family (the strict parser then sees two clashing metrics).
   FullSnapshot s;
   s.collectors.emplace("api", collector(7, 2, 300, 4));
   const std::string prom = s.to_prometheus();
@@ -270,8 +271,8 @@ TEST_CASE("counters end in _total and gauges have no suffix") {
 }
 
 TEST_CASE("help text is escaped") {
-  // Catches: HELP text copied raw: a newline in it ends the line early and the rest becomes
-  // a malformed sample; a backslash starts an escape nobody meant. OpenMetrics also escapes
+  // Catches: escape_help() copying HELP text raw: a newline in it ends the line early and the rest
+  // becomes a malformed sample; a backslash starts an escape nobody meant. OpenMetrics also escapes
   // double quotes; the 0.0.4 format must not (it would show the backslash).
   FullSnapshot s;
   s.min_max.emplace("temp", MinMaxSnapshot{1, 2});
@@ -366,8 +367,8 @@ TEST_CASE("families are sorted by name and rendering is deterministic") {
 }
 
 TEST_CASE("metric names follow the Prometheus rules") {
-  // Catches: a name check that allows a leading digit, '-', '.', spaces or non-ASCII letters,
-  // or that rejects the legal '_' and ':' (the rule is [a-zA-Z_:][a-zA-Z0-9_:]*).
+  // Catches: an is_valid_metric_name() that allows a leading digit, '-', '.', spaces or non-ASCII
+  // letters, or that rejects the legal '_' and ':' (the rule is [a-zA-Z_:][a-zA-Z0-9_:]*).
   for (const char* good : {"a", "_", ":", "http_requests", "Http2_xx", "_private", "job:rate5m",
                            "a1b2c3"}) {
     CAPTURE(good);

@@ -113,10 +113,10 @@ TEST_CASE("invalid metric names throw invalid_argument") {
 }
 
 TEST_CASE("a name taken by any metric throws invalid_argument") {
-  // Catches: duplicates checked only within one kind, and names that collide once suffixed:
-  // a histogram "http_requests" next to collector "http" (whose counter family is
-  // http_requests) or a tracker "rpc_count" next to histogram "rpc" would export clashing
-  // series, and the whole scrape would be rejected.
+  // Catches: an add_metric() that checks duplicates only within one kind, and names that collide
+  // once suffixed: a histogram "http_requests" next to collector "http" (whose counter family is
+  // http_requests) or a tracker "rpc_count" next to histogram "rpc" would export clashing series,
+  // and the whole scrape would be rejected.
   MetricsRegistry registry(1h);
   const auto http = registry.register_collector("http");
   const auto rpc = registry.register_histogram("rpc", kBounds);

@@ -58,12 +58,19 @@ void check_exact_under_contention() {
 TEST_CASE("OrderedCounter load order matches the RMW order") {
   // Catches: a load_order() that ignores Order (always seq_cst, or Order itself, which is
   // undefined behaviour for release and acq_rel), or that drops acquire from acq_rel.
-  CHECK(OrderedCounter<std::memory_order_relaxed>::load_order() == std::memory_order_relaxed);
-  CHECK(OrderedCounter<std::memory_order_acquire>::load_order() == std::memory_order_acquire);
-  CHECK(OrderedCounter<std::memory_order_release>::load_order() == std::memory_order_relaxed);
-  CHECK(OrderedCounter<std::memory_order_acq_rel>::load_order() == std::memory_order_acquire);
-  CHECK(OrderedCounter<std::memory_order_seq_cst>::load_order() == std::memory_order_seq_cst);
-  CHECK(OrderedCounter<std::memory_order_acq_rel>::rmw_order == std::memory_order_acq_rel);
+  using lab::named;  // a failed check prints the orders by name
+  CHECK(named(OrderedCounter<std::memory_order_relaxed>::load_order()) ==
+        named(std::memory_order_relaxed));
+  CHECK(named(OrderedCounter<std::memory_order_acquire>::load_order()) ==
+        named(std::memory_order_acquire));
+  CHECK(named(OrderedCounter<std::memory_order_release>::load_order()) ==
+        named(std::memory_order_relaxed));
+  CHECK(named(OrderedCounter<std::memory_order_acq_rel>::load_order()) ==
+        named(std::memory_order_acquire));
+  CHECK(named(OrderedCounter<std::memory_order_seq_cst>::load_order()) ==
+        named(std::memory_order_seq_cst));
+  CHECK(named(OrderedCounter<std::memory_order_acq_rel>::rmw_order) ==
+        named(std::memory_order_acq_rel));
 }
 
 TEST_CASE("OrderedCounter counts resets and cannot be copied") {

@@ -253,6 +253,69 @@ void merges_race_local_updates() {
   lab::conclude(report.missing);
 }
 
+// The other race of merge(): two mergers raise the same remote slots of one replica at once
+// (replica 3 of {3, 7}; every state sent carries value v for replica 7, in the increments and,
+// for a PNCounter, the decrements too). Merger t's i-th state has v = 2i + t + 1, so the two
+// climb side by side and each often overtakes the other. A slot must never go down: after
+// merge(s) returns, state() >= s; no merger ever sees the slot below a value it saw before;
+// after the join the slot holds the largest value sent. Each merger is pinned to a CPU of its
+// own: the lost update needs the two inside their load-to-store windows at the same instant.
+template <class Counter>
+typename Counter::State remote_state(const std::vector<ReplicaId>& ids, std::uint64_t v) {
+  if constexpr (std::is_same_v<Counter, PNCounter>) {
+    return typename Counter::State{ids, {0, v}, {0, v}};
+  } else {
+    return typename Counter::State{ids, {0, v}};
+  }
+}
+
+template <class Counter>
+std::uint64_t remote_slot(const typename Counter::State& s) {
+  if constexpr (std::is_same_v<Counter, PNCounter>) {
+    return std::min(s.increments[1], s.decrements[1]);
+  } else {
+    return s.counts[1];
+  }
+}
+
+template <class Counter>
+void merges_race_other_merges() {
+  lab::require_cpus(2);
+  const std::vector<ReplicaId> ids = {3, 7};
+  Counter node(ids, 3);
+  constexpr std::size_t kMergers = 2;
+  std::vector<std::uint64_t> not_covered(kMergers, 0), went_down(kMergers, 0),
+      seen(kMergers, 0), highest(kMergers, 0);
+  const auto report = lab::hammer(
+      kMergers,
+      {.min_ops = 50'000, .min_time = lab::milliseconds(300), .min_sightings = 1000,
+       .one_cpu_each = true},
+      [&](std::size_t t, std::uint64_t i) {
+        const std::uint64_t v = 2 * i + t + 1;
+        node.merge(remote_state<Counter>(ids, v));
+        highest[t] = v;
+        const std::uint64_t now = remote_slot<Counter>(node.state());
+        if (now < v) ++not_covered[t];
+        if (now < seen[t]) ++went_down[t];
+        seen[t] = std::max(seen[t], now);
+      });
+  const std::uint64_t largest = *std::max_element(highest.begin(), highest.end());
+  for (std::size_t t = 0; t < kMergers; ++t) {
+    CAPTURE(t);
+    CHECK_MESSAGE(not_covered[t] + went_down[t] == 0,
+                  "while another merge() raised the same slot, merge(s) returned with the slot "
+                  "below s "
+                      << not_covered[t] << " times and the slot was seen to go down "
+                      << went_down[t] << " times: what does fetch_max() do when another "
+                                         "thread raises the slot between its read and its write?");
+  }
+  CHECK_MESSAGE(remote_slot<Counter>(node.state()) == largest,
+                "after every merge the slot holds " << remote_slot<Counter>(node.state())
+                                                     << ", not the largest count merged, "
+                                                     << largest);
+  lab::conclude(report.missing);
+}
+
 }  // namespace
 
 TEST_CASE("GCounter counts locally at once and merges by the per-replica maximum") {
@@ -290,9 +353,9 @@ TEST_CASE("GCounter counts locally at once and merges by the per-replica maximum
 }
 
 TEST_CASE("PNCounter value is signed and goes below zero") {
-  // Catches: a value() that is unsigned or stops at zero, a decrement that is not kept apart
-  // from the increments (so a merge cannot tell old from new), and a merge that forgets the
-  // decrements.
+  // Catches: a value() that is unsigned or stops at zero, a decrement() or subtract() that is not
+  // kept apart from the increments (so a merge cannot tell old from new), and a merge that forgets
+  // the decrements.
   CHECK(std::is_same_v<decltype(std::declval<const PNCounter&>().value()), std::int64_t>);
   PNCounter p(ids3(), 7);
   PNCounter q(ids3(), 11);
@@ -379,6 +442,15 @@ TEST_CASE("GCounter merges racing local increments lose none") {
 TEST_CASE("PNCounter merges racing local increments and decrements lose none") {
   // Catches: the same lost updates in the increment and the decrement slots.
   merges_race_local_updates<PNCounter>();
+}
+
+TEST_CASE("merges racing other merges never lower a slot") {
+  // Catches: a "fetch_max" written as load + store, raced by another merge: both read the old
+  // count, the one with the larger value stores first, and the other then stores its smaller
+  // value over it, so a merged count is lost (and state() drops below a state merged earlier).
+  // TSan is silent (every access is atomic); the slot's values are not.
+  SUBCASE("GCounter") { merges_race_other_merges<GCounter>(); }
+  SUBCASE("PNCounter") { merges_race_other_merges<PNCounter>(); }
 }
 
 TEST_CASE("replicated counters reject unknown replica ids and states of other replica sets") {

@@ -55,7 +55,7 @@ std::size_t reference_bucket(const std::array<std::uint64_t, N>& bounds, std::ui
 }  // namespace
 
 TEST_CASE("ShardedHistogram finds and counts buckets as milestone 3 does") {
-  // Catches: a bucket search that is off by one at the bounds (upper_bound, or `<=` in a
+  // Catches: a find_bucket() that is off by one at the bounds (upper_bound, or `<=` in a
   // branch-free step), values above the last bound not in the overflow bucket, a sum that
   // misses values, and a copyable histogram.
   CHECK_FALSE(std::is_copy_constructible_v<ShardedHistogram<4>>);
@@ -94,8 +94,9 @@ TEST_CASE("ShardedHistogram finds and counts buckets as milestone 3 does") {
 }
 
 TEST_CASE("ShardedHistogram rejects bad bounds and a slot count outside 1 to 256") {
-  // Catches: a constructor that accepts unsorted or equal bounds (the binary search needs
-  // strictly increasing ones) or 0 slots (no thread would have a slot), as AtomicHistogram's.
+  // Catches: a constructor (checked_bounds()) that accepts unsorted or equal bounds (the binary
+  // search needs strictly increasing ones) or 0 slots (no thread would have a slot), as
+  // AtomicHistogram's.
   using H4 = ShardedHistogram<4>;
   CHECK_THROWS_AS(H4({10, 50, 50, 500}), std::invalid_argument);
   CHECK_THROWS_AS(H4({10, 5, 100, 500}), std::invalid_argument);

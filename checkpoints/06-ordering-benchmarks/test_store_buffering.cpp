@@ -66,29 +66,45 @@ bool weak_seen(const lab::sb::Outcomes& out) { return out.weak() > 0; }
 }  // namespace
 
 TEST_CASE("store buffering seq_cst never shows both flags down") {
-  // Catches: a handshake with release stores and acquire loads ("release/acquire is always
-  // enough"): it allows r1 == r2 == 0, and x86-64 produces it in several % of trials. Only
-  // seq_cst on both the store and the load forbids it.
+  // Catches: first() and second() as a handshake with release stores and acquire loads
+  // ("release/acquire is always enough"): it allows r1 == r2 == 0, and x86-64 produces it in
+  // several % of trials.
   const auto out = run_checked<metrics::SeqCstStoreBuffering>(weak_seen);
-  CHECK_MESSAGE(out.weak() == 0, "seq_cst bodies saw r1 == r2 == 0 in " << out.weak()
-                                     << " trials: use StoreOrder and LoadOrder (both seq_cst)");
+  CHECK_MESSAGE(out.weak() == 0,
+                "the seq_cst variant's bodies saw r1 == r2 == 0 in "
+                    << out.weak()
+                    << " trials. Which orders do its store and its load really use, and which "
+                       "order forbids a store from passing a later load? (lesson 6, \"When "
+                       "`seq_cst` is really needed: store buffering\")");
 }
 
 TEST_CASE("store buffering with the fenced variant never shows both flags down") {
-  // Catches: a fence in the wrong place, or one too weak to keep a store from passing a later
-  // load (the mutants acq-rel-fence and fence-before-store). Which fence, and where, is the
-  // student's decision: lesson 6, the store-buffering section.
+  // Catches: a fence in the wrong place in FencedStoreBuffering's first() and second(), or one too
+  // weak to keep a store from passing a later load (the mutants acq-rel-fence and
+  // fence-before-store). Which fence, and where, is the student's decision: lesson 6, "Fences:
+  // release, acquire, and fence-to-fence synchronization".
   const auto out = run_checked<metrics::FencedStoreBuffering>(weak_seen);
-  CHECK_MESSAGE(out.weak() == 0, "fenced bodies saw r1 == r2 == 0 in " << out.weak() << " trials");
+  CHECK_MESSAGE(out.weak() == 0,
+                "the fenced variant's bodies saw r1 == r2 == 0 in "
+                    << out.weak()
+                    << " trials. A fence orders what comes before it against what comes after "
+                       "it: in each body, which two operations must not trade places, is the "
+                       "fence between them, and is it a fence that orders a store before a later "
+                       "load? (lesson 6, \"Fences: release, acquire, and fence-to-fence "
+                       "synchronization\")");
 }
 
 TEST_CASE("store buffering relaxed shows the weak outcome") {
-  // Catches: thread bodies that ignore the orders they are given (always seq_cst): then the
-  // relaxed variant cannot show r1 == r2 == 0 and the experiment compares nothing. It also
-  // proves that this harness can see the weak outcome at all, which is what makes the two
-  // "never" checks above meaningful. Decided only once the threads overlapped in kMinOverlaps
-  // trials: with fewer, seeing no weak outcome proves nothing.
+  // Catches: first() and second() that ignore the orders they are given (always seq_cst): then the
+  // relaxed variant cannot show r1 == r2 == 0 and the experiment compares nothing. It also proves
+  // that this harness can see the weak outcome at all, which is what makes the two "never" checks
+  // above meaningful. Decided only once the threads overlapped in kMinOverlaps trials: with fewer,
+  // seeing no weak outcome proves nothing.
   const auto out = run_checked<metrics::RelaxedStoreBuffering>(weak_seen);
-  CHECK_MESSAGE(out.weak() > 0, "relaxed bodies never saw r1 == r2 == 0 in " << out.trials
-                                    << " trials: use the StoreOrder and LoadOrder parameters");
+  CHECK_MESSAGE(out.weak() > 0,
+                "the relaxed variant's bodies never saw r1 == r2 == 0 in "
+                    << out.trials
+                    << " trials. Do the bodies use the orders their variant is given, or "
+                       "orders of their own? (lesson 6, \"When `seq_cst` is really needed: "
+                       "store buffering\")");
 }

@@ -179,6 +179,26 @@ function(lab_milestone)
     endforeach()
   endif()
 
+  # mN_headers: every header of the track's milestone, each included once, compiled with the
+  # checkpoints' flags. `scripts/lab check N` builds it for a milestone that N only depends on
+  # ("does that code compile?") instead of that milestone's whole checkpoint executable. Not
+  # part of ALL.
+  string(JSON n_files ERROR_VARIABLE err LENGTH "${manifest}" files)
+  set(header_includes "")
+  if(NOT err AND n_files GREATER 0)
+    math(EXPR last_file "${n_files} - 1")
+    foreach(i RANGE ${last_file})
+      string(JSON file GET "${manifest}" files ${i})
+      if(file MATCHES "\\.(hpp|h|hh|hxx)$")
+        string(APPEND header_includes "#include <${file}>\n")
+      endif()
+    endforeach()
+  endif()
+  set(header_check "${CMAKE_CURRENT_BINARY_DIR}/${label}_headers.cpp")
+  file(CONFIGURE OUTPUT "${header_check}" CONTENT "${header_includes}" @ONLY)
+  add_library(${label}_headers OBJECT EXCLUDE_FROM_ALL "${header_check}")
+  target_link_libraries(${label}_headers PRIVATE ${lib} lab_warnings lab_sanitizers)
+
   if(ARG_PLAIN_TESTS AND ARG_TRACK_SOURCES)
     message(FATAL_ERROR "lab_milestone() in ${slug}: PLAIN_TESTS with TRACK_SOURCES is not supported")
   endif()

@@ -53,6 +53,33 @@
 
 namespace lab {
 
+// A memory order that a failed CHECK prints by name (memory_order::acquire). doctest prints an
+// enum as its number and offers no hook for one, so checkpoints compare named(a) == named(b).
+struct NamedOrder {
+  std::memory_order order;
+  friend bool operator==(NamedOrder, NamedOrder) = default;
+};
+inline NamedOrder named(std::memory_order order) { return NamedOrder{order}; }
+
+}  // namespace lab
+
+template <>
+struct doctest::StringMaker<lab::NamedOrder> {
+  static doctest::String convert(lab::NamedOrder named) {
+    switch (named.order) {
+      case std::memory_order_relaxed: return "memory_order::relaxed";
+      case std::memory_order_consume: return "memory_order::consume";
+      case std::memory_order_acquire: return "memory_order::acquire";
+      case std::memory_order_release: return "memory_order::release";
+      case std::memory_order_acq_rel: return "memory_order::acq_rel";
+      case std::memory_order_seq_cst: return "memory_order::seq_cst";
+    }
+    return ("memory_order(" + std::to_string(static_cast<int>(named.order)) + ")").c_str();
+  }
+};
+
+namespace lab {
+
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 

@@ -155,10 +155,13 @@ class Tree:
         return BuildResult(proc.returncode == 0, proc.stdout + proc.stderr)
 
     def build_milestones(self, milestones: list[Milestone], all_ms: list[Milestone],
-                         jobs: int | None = None,
-                         progress=None) -> dict[int, BuildResult]:
+                         jobs: int | None = None, progress=None,
+                         compile_only: set[int] | frozenset = frozenset()
+                         ) -> dict[int, BuildResult]:
         """Builds each milestone's targets in milestone order. One whose dependency (direct or
-        not) did not build is not built: it is blocked by that dependency."""
+        not) did not build is not built: it is blocked by that dependency. A milestone in
+        `compile_only` (one that is only depended on) builds just its headers (mN_headers),
+        when the tree has that target."""
         known = self.targets()
         results: dict[int, BuildResult] = {}
         for m in sorted(milestones, key=lambda x: x.number):
@@ -169,6 +172,8 @@ class Tree:
                     "compile"))
                 continue
             targets = self.milestone_targets(m, known)
+            if m.number in compile_only and f"{m.label}_headers" in known:
+                targets = [f"{m.label}_headers"]
             if not targets:
                 results[m.number] = BuildResult(False, f"{m.slug}: no checkpoint target was "
                                                        "configured (is the track folder missing?)")

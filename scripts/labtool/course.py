@@ -44,6 +44,9 @@ class Test:
     # A model checkpoint (mN_models: the code under Relacy, built apart from the sanitized
     # executables, so code the model cannot compile costs only these tests).
     model: bool = False
+    # What the test exists to catch: the `// Catches:` comment that opens its TEST_CASE in the
+    # checkpoint source (the one place it is kept; catches_texts() reads it).
+    catches: str = ""
 
 
 @dataclass
@@ -159,6 +162,30 @@ def _test(entry: dict, where: Path) -> Test:
                        f"\"points\" ({exc})") from exc
 
 
+_TEST_CASE = re.compile(r'TEST_CASE\(\s*"((?:[^"\\]|\\.)*)"[^\n]*\n((?:[ \t]*//[^\n]*\n)*)')
+
+
+def catches_texts(folder: Path) -> dict[str, str]:
+    """Each checkpoint's `// Catches:` paragraph, by TEST_CASE name, from the C++ sources under
+    a checkpoint folder: the comment lines right after `TEST_CASE("name")`, from "Catches:" to
+    the first empty comment line, joined into one line."""
+    found: dict[str, str] = {}
+    for source in sorted(folder.rglob("*.cpp")):
+        for m in _TEST_CASE.finditer(source.read_text(errors="replace")):
+            lines = [l.strip()[2:].strip() for l in m.group(2).splitlines()]
+            start = next((i for i, l in enumerate(lines) if l.startswith("Catches:")), None)
+            if start is None:
+                continue
+            kept = []
+            for line in lines[start:]:
+                if not line:
+                    break
+                kept.append(line)
+            text = " ".join(kept)[len("Catches:"):].strip()
+            found.setdefault(m.group(1).replace('\\"', '"'), text)
+    return found
+
+
 def _stretch(data: dict, field_name: str, files: list[str], where: Path) -> dict:
     """The "stretch_hints" ({file: [hints]}) or "stretch_lessons" ({file: page}); each key must
     be one of the milestone's files."""
@@ -180,11 +207,15 @@ def load_milestone(folder: Path, rule_sets: dict[str, list[dict]] | None = None)
     number = int(match.group(1))
     rule_sets = load_rule_sets() if rule_sets is None else rule_sets
     try:
+        tests = [_test(t, path) for t in data["tests"]]
+        catches = catches_texts(folder)
+        for t in tests:
+            t.catches = catches.get(t.name, "")
         return Milestone(
             number=number, slug=folder.name, title=data["title"],
             files=list(data["files"]),
             depends=[int(d) for d in data.get("depends", [])],
-            tests=[_test(t, path) for t in data["tests"]],
+            tests=tests,
             hints=list(data.get("hints", [])),
             stretch_hints=_stretch(data, "stretch_hints", list(data["files"]), path),
             stretch_lessons=_stretch(data, "stretch_lessons", list(data["files"]), path),

@@ -4,6 +4,7 @@ printed `inconclusive: ...`, inconclusive; inconclusive tests run up to twice mo
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import tempfile
@@ -49,14 +50,17 @@ def parse_junit(path: Path) -> dict[str, CTestRun]:
     return runs
 
 
-def run_ctest(tree: Tree, names: list[str], timeout: float = 3600) -> dict[str, CTestRun]:
-    """Runs exactly these CTest tests, one at a time (concurrency tests need the cores)."""
+def run_ctest(tree: Tree, names: list[str], timeout: float = 3600,
+              parallel: int = 1) -> dict[str, CTestRun]:
+    """Runs exactly these CTest tests, one at a time (concurrency tests need the cores) unless
+    `parallel` says how many single-threaded ones may run side by side."""
     if not names:
         return {}
     with tempfile.TemporaryDirectory(prefix="lab-junit-") as tmp:
         junit = Path(tmp) / "junit.xml"
         proc = subprocess.run(["ctest", "--test-dir", str(tree.build_dir), "--output-junit",
-                               str(junit), "--no-tests=ignore", "-R", ctest_regex(names)],
+                               str(junit), "--no-tests=ignore", "-j", str(max(1, parallel)),
+                               "-R", ctest_regex(names)],
                               cwd=tree.source_dir, capture_output=True, text=True,
                               errors="replace", timeout=timeout)
         if not junit.exists():
@@ -69,14 +73,29 @@ def run_ctest(tree: Tree, names: list[str], timeout: float = 3600) -> dict[str, 
         return runs
 
 
+def side_by_side() -> int:
+    """How many single-threaded checkpoints may run at once: one per CPU this process may use
+    (at most 4); the concurrency checkpoints always run alone."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, min(4, cpus))
+
+
 class CTestRunner:
-    """Runner strategy: CTest runs the tests; results come from its JUnit report."""
+    """Runner strategy: CTest runs the tests; results come from its JUnit report. The
+    single-threaded checkpoints run side by side (one per CPU), then the concurrency
+    checkpoints one at a time."""
 
     def run(self, tree: Tree, results: list[TestResult]) -> None:
         seconds: dict[str, float] = {}
+        alone = {r.name for r in results if r.test.concurrency}
 
         def batch(names: list[str]) -> dict[str, CTestRun]:
-            runs = run_ctest(tree, names)
+            quick = [n for n in names if n not in alone]
+            runs = run_ctest(tree, quick, parallel=side_by_side())
+            runs.update(run_ctest(tree, [n for n in names if n in alone]))
             for n, run in runs.items():
                 seconds[n] = seconds.get(n, 0.0) + run.seconds
             return runs

@@ -52,8 +52,11 @@ def run_flow(tree: Tree, selected: list[Milestone], all_ms: list[Milestone], run
     decided = decided or {}
     to_build = [m for m in with_dependencies(selected, all_ms)
                 if m.tests and (m.number not in decided or decided[m.number].build)]
+    # A milestone that is only depended on needs to compile, not its checkpoints.
+    compile_only = {m.number for m in to_build} - {m.number for m in selected}
     outcome = Outcome(builds=tree.build_milestones(to_build, all_ms, jobs=jobs,
-                                                   progress=progress))
+                                                   progress=progress,
+                                                   compile_only=compile_only))
     to_run: list[TestResult] = []
     for m in selected:
         results = [TestResult(m, t) for t in m.tests]

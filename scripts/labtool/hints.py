@@ -57,16 +57,21 @@ def run_hint(args) -> int:
     state = load_state()
     book = state.setdefault("stretch_hints" if stretch is not None else "hints", {})
     shown = book.get(key, 0)
-    if not args.again:
+    if args.again:          # shows what is unlocked, never unlocks
+        if shown == 0:
+            again = f"scripts/lab hint {m.number}" + ("" if stretch is None else
+                                                        f" --stretch {stretch}".rstrip())
+            print(f"No hint unlocked yet for this ladder; '{again}' unlocks the first.")
+            return 0
+    else:
         shown = min(shown + 1, len(hints))
-    shown = max(shown, 1)
-    book[key] = shown
-    save_state(state)
-    try:
-        # For the instructor, next to .lab/: commit it with your code (hintlog.py).
-        write_log(state_files.STATE_DIR.parent, state)
-    except OSError as exc:
-        warn(f"could not write {LOG_NAME} ({exc}); your hints are still saved in .lab/")
+        book[key] = shown
+        save_state(state)
+        try:
+            # For the instructor, next to .lab/: commit it with your code (hintlog.py).
+            write_log(state_files.STATE_DIR.parent, state)
+        except OSError as exc:
+            warn(f"could not write {LOG_NAME} ({exc}); your hints are still saved in .lab/")
     print(paint(heading, "bold"))
     for i, hint in enumerate(hints[:shown], 1):
         marker = paint(f"Hint {i}/{len(hints)}", "yellow" if i == shown else "dim")

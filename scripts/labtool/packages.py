@@ -121,13 +121,17 @@ def ensure_packages(packages: dict[str, str | None]) -> None:
     else:
         raise LabError("missing packages: " + " ".join(missing) + "\nInstall them with:\n  sudo "
                        + "apt-get update && sudo " + " ".join(command))
-    info("installing " + " ".join(missing))
+    info("installing " + " ".join(missing) + " (apt-get; its output is shown only if it fails)")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.run(prefix + ["apt-get", "update", "-qq"], env=env, check=False)
-    result = subprocess.run(prefix + command, env=env)
+    update = subprocess.run(prefix + ["apt-get", "update", "-qq"], env=env,
+                            capture_output=True, text=True, errors="replace")
+    result = subprocess.run(prefix + command + ["-qq"], env=env, capture_output=True,
+                            text=True, errors="replace")
     if result.returncode != 0:
-        raise LabError("apt-get could not install " + " ".join(missing)
-                       + "; run it by hand to see why:\n  " + " ".join(prefix + command))
+        said = "\n".join((update.stdout + update.stderr + result.stdout
+                          + result.stderr).strip().splitlines()[-15:])
+        raise LabError("apt-get could not install " + " ".join(missing) + ":\n" + said
+                       + "\nRun it by hand to see more:\n  " + " ".join(prefix + command))
 
 
 # --- `scripts/lab packages` ------------------------------------------------------------------

@@ -18,6 +18,7 @@ from .ctest import CTestRunner
 from .flow import Outcome, run_flow
 from .grade.rules import forbidden_violations, linked_files, tamper_findings
 from .packages import STUDENT_PACKAGES, ensure_packages
+from .release import shipped_starter
 from .results import Status, TestResult, milestone_status, score
 from .state import STATE_DIR, load_state, save_state
 
@@ -92,12 +93,54 @@ def _detail(r: TestResult, paths: feedback.Paths) -> str:
 
 
 _NOT_RUN = (Status.SKIPPED, Status.INCONCLUSIVE)
+_WHOLE_MILESTONE = (Status.NOT_BUILT, Status.BLOCKED)
+
+
+def _failure_rows(results: list[TestResult], paths: feedback.Paths) -> list[tuple[str, str, str]]:
+    """(name, status, reason) of failed tests: the reason is the mistake the test exists to
+    catch, then the evidence in one line."""
+    rows = []
+    for r in results:
+        evidence = feedback.one_line(r.output, paths, r.status is Status.TIMEOUT, _limit(r))
+        mistake = feedback.likely_mistake(r.test.catches)
+        reason = (f"likely mistake: {mistake}\n" if mistake else "") + evidence
+        rows.append((r.name, _status_word(r), reason))
+    return rows
+
+
+def _print_in_full(r: TestResult, paths: feedback.Paths, label: str) -> None:
+    """One failed test in full: first the property and the likely mistake, then the evidence."""
+    if r.status not in _WHOLE_MILESTONE:
+        print()
+        print(paint(f"{label}: {r.name}", "bold") + f"  ({_status_word(r)})")
+        print("  " + feedback.headline(r.test.name, r.test.catches))
+    for line in _detail(r, paths).splitlines():
+        print("  " + line)
+
+
+def failing_stretch(outcome: Outcome) -> list[TestResult]:
+    """The stretch tests that ran and did not pass (skipped ones cost nothing, as in scoring)."""
+    return [r for results in outcome.results.values() for r in results
+            if r.test.stretch and not r.passed and r.status is not Status.SKIPPED]
+
+
+def _report_stretch(bad: list[TestResult], paths: feedback.Paths, in_full: bool) -> None:
+    """Failing stretch tests, apart from the main ones: listed with reason and evidence, the
+    first in full when nothing else was."""
+    print()
+    print(paint("Stretch (optional; counted apart, never lowers the score): ", "bold")
+          + feedback.failing_tests(_failure_rows(bad, paths), len(bad)).replace(
+              " tests not passing:", " stretch tests not passing:", 1))
+    if in_full:
+        _print_in_full(bad[0], paths, "First stretch failure, in full")
+    number = bad[0].milestone.number
+    print(f"\nStretch hints: scripts/lab hint {number} --stretch")
 
 
 def _report_failures(outcome: Outcome, paths: feedback.Paths) -> None:
-    """The first milestone with a failing or not-run test: its failures, then the tests that
-    did not run (skipped, inconclusive) apart with their reason, then the first failure in
-    full."""
+    """The first milestone with a failing or not-run test: its failures (each with the mistake
+    it catches), then the tests that did not run (skipped, inconclusive) apart with their
+    reason, then the first failure in full; failing stretch tests are listed apart."""
     listed = {}
     for results in outcome.results.values():
         main = [r for r in results if not r.passed and not r.test.stretch]
@@ -105,20 +148,21 @@ def _report_failures(outcome: Outcome, paths: feedback.Paths) -> None:
         not_run = [r for r in main if r.status in _NOT_RUN]
         if bad or any(r.status is Status.INCONCLUSIVE for r in not_run):
             listed[results[0].milestone.number] = (bad, not_run, score(results).tests)
+    stretch = failing_stretch(outcome)
     if not listed:
+        if stretch:
+            _report_stretch(stretch, paths, in_full=True)
         return
     number = next(iter(listed))
     bad, not_run, total = listed[number]
     m = (bad or not_run)[0].milestone
     print()
-    if bad and bad[0].status in (Status.NOT_BUILT, Status.BLOCKED):
+    if bad and bad[0].status in _WHOLE_MILESTONE:
         print(paint(f"Milestone {m.number}:", "bold"))
     elif bad:
-        rows = [(r.name, _status_word(r), feedback.one_line(r.output, paths,
-                                                            r.status is Status.TIMEOUT, _limit(r)))
-                for r in bad]
-        print(paint(f"Milestone {m.number}: ", "bold") + feedback.failing_tests(rows, total))
-    if not_run and not (bad and bad[0].status in (Status.NOT_BUILT, Status.BLOCKED)):
+        print(paint(f"Milestone {m.number}: ", "bold")
+              + feedback.failing_tests(_failure_rows(bad, paths), total))
+    if not_run and not (bad and bad[0].status in _WHOLE_MILESTONE):
         rows = [(r.name, str(r.status), feedback.not_run_reason(r.output, str(r.status)))
                 for r in not_run]
         print((paint(f"Milestone {m.number}: ", "bold") if not bad else "")
@@ -126,13 +170,10 @@ def _report_failures(outcome: Outcome, paths: feedback.Paths) -> None:
     if bad:
         # A model's counterexample says why an order is wrong; show it before a test's report.
         first = next((r for r in bad if feedback.has_model_report(r.output)), bad[0])
-        if first.status not in (Status.NOT_BUILT, Status.BLOCKED):
-            print()
-            print(paint(f"{'First' if first is bad[0] else 'A'} failure, in full: {first.name}",
-                        "bold")
-                  + f"  ({_status_word(first)})")
-        for line in _detail(first, paths).splitlines():
-            print("  " + line)
+        _print_in_full(first, paths, f"{'First' if first is bad[0] else 'A'} failure, in full")
+    stretch = [r for r in stretch if r.status not in _WHOLE_MILESTONE]
+    if stretch:
+        _report_stretch(stretch, paths, in_full=False)
     others = [str(n) for n in listed if n != number]
     if others:
         print(paint(f"\nAlso not passing: milestone {', '.join(others)} "
@@ -193,8 +234,12 @@ def run_check(args) -> int:
         print(paint("\nThe checkpoints pass, but the code breaks a grading rule (see the top).",
                     "red"))
         return 1
-    if ok:
+    if ok and not failing_stretch(outcome):
         print(paint("\nAll selected checkpoints pass.", "green"))
+        return 0
+    if ok:
+        print(paint("\nEvery main checkpoint passes; some stretch checkpoints do not:", "green"))
+        _report_failures(outcome, _feedback_paths(tree))
         return 0
     _report_failures(outcome, _feedback_paths(tree))
     return 1
@@ -251,39 +296,53 @@ def add_reset_arguments(p):
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
 
+def _confirmed(question: str) -> bool:
+    """The student's yes to a question: typed at a terminal, or one line piped in (`echo y |
+    scripts/lab reset 1`); no answer at all is a clear error that names --yes."""
+    if sys.stdin.isatty():
+        return input(question + " [y/N] ").strip().lower() in ("y", "yes")
+    answer = sys.stdin.readline() if sys.stdin and not sys.stdin.closed else ""
+    if not answer.strip():
+        raise LabError("no terminal to ask on and no answer on the input: add --yes to "
+                       "confirm (nothing was changed)")
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _backup_dir() -> Path:
+    """A fresh .lab/backup/<time>[-N]/ (two resets in one second never share one)."""
+    base = STATE_DIR / "backup" / datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    backup, n = base, 1
+    while backup.exists():
+        n += 1
+        backup = base.with_name(f"{base.name}-{n}")
+    return backup
+
+
 def run_reset(args) -> int:
     m = select_milestones(load_milestones(), args.milestone)[0]
     paths = [f"starter/{m.slug}/{f}" for f in m.files]
-    pristine = {}
-    for rel in paths:
-        proc = subprocess.run(["git", "-C", str(ROOT), "show", f"HEAD:{rel}"],
-                              capture_output=True)
-        if proc.returncode != 0:
-            raise LabError(f"cannot find the original {rel} in git (HEAD). Is this a clone of "
-                           "the course repository with its history?")
-        pristine[rel] = proc.stdout
+    pristine = shipped_starter(paths)
     changed = [rel for rel in paths
                if not (ROOT / rel).exists() or (ROOT / rel).read_bytes() != pristine[rel]]
     if not changed:
         print(f"Milestone {m.number}'s files are already as shipped.")
         return 0
     print("This restores the shipped starter version of:\n  " + "\n  ".join(changed))
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise LabError("not asking on a non-interactive input: add --yes to confirm")
-        if input("Continue? Your current files are backed up first. [y/N] ").strip().lower() \
-                not in ("y", "yes"):
-            print("Nothing changed.")
-            return 1
-    backup = STATE_DIR / "backup" / datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    if not args.yes and not _confirmed("Continue? Your current files are backed up first."):
+        print("Nothing changed.")
+        return 1
+    backup = _backup_dir()
     for rel in changed:
         src = ROOT / rel
         if src.exists():
             (backup / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, backup / rel)
+    for rel in changed:
+        src = ROOT / rel
         src.parent.mkdir(parents=True, exist_ok=True)
         src.write_bytes(pristine[rel])
-    print(f"Restored. Your previous version is in {backup.relative_to(ROOT)}/")
+    where = backup.relative_to(ROOT) if backup.exists() else None
+    print("Restored." + (f" Your previous version is in {where}/" if where else ""))
     return 0
 
 
@@ -296,17 +355,20 @@ def add_watch_arguments(p):
 
 
 def _fingerprint(folder: Path) -> tuple:
-    return tuple(sorted((str(p), p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()))
+    return tuple(sorted((str(p), p.stat().st_mtime_ns, p.stat().st_size)
+                        for p in folder.rglob("*") if p.is_file()))
 
 
-def _wait_for_change(folder: Path, interval: float) -> None:
-    if shutil.which("inotifywait"):
-        subprocess.run(["inotifywait", "-qq", "-r", "-e", "close_write,moved_to,create,delete",
-                        str(folder)])
-        return
-    before = _fingerprint(folder)
-    while _fingerprint(folder) == before:
-        time.sleep(interval)
+def _wait_for_change(folder: Path, interval: float, since: tuple) -> None:
+    """Returns once the folder differs from the fingerprint `since` (taken before the last
+    run started), at once when it changed during that run: a save is never lost."""
+    notify = shutil.which("inotifywait")
+    while _fingerprint(folder) == since:
+        if notify:      # sleeps until an event, or 2 s (a save just before it started)
+            subprocess.run([notify, "-qq", "-r", "-t", "2", "-e",
+                            "close_write,moved_to,create,delete", str(folder)])
+        else:
+            time.sleep(interval)
 
 
 def run_watch(args) -> int:
@@ -317,12 +379,19 @@ def run_watch(args) -> int:
     try:
         while True:
             args.track = None
-            run_check(args)
+            before = _fingerprint(folder)
+            try:
+                run_check(args)
+            except LabError as exc:         # e.g. CMake cannot configure: say so, keep watching
+                print(paint(f"error: {exc}", "red"))
             runs += 1
             if args.max_runs and runs >= args.max_runs:
                 return 0
+            if _fingerprint(folder) != before:
+                print(paint("\nA file changed during that run: checking again.", "dim"))
+                continue
             print(paint(f"\nWatching {folder.relative_to(ROOT)}/ for changes (Ctrl-C to stop)...",
                         "dim"))
-            _wait_for_change(folder, args.interval)
+            _wait_for_change(folder, args.interval, before)
     except KeyboardInterrupt:
         return 0

@@ -316,7 +316,10 @@ class CheckReportTest(unittest.TestCase):
         self.assertIn("Milestone 4: 2 of 3 tests not passing:", text)
         self.assertIn("  timeout  m4/hangs\n             timed out after 30 s", text)
         self.assertIn("  failed   m4/prometheus text\n", text)
-        self.assertNotIn("m4/stretch", text)
+        # The failing stretch test is listed apart, as stretch, after the main ones.
+        self.assertNotIn("m4/stretch", text[:text.index("Stretch (optional")])
+        self.assertIn("1 of 1 stretch tests not passing:\n  failed  m4/stretch\n"
+                      "            x.cpp:1: CHECK( a )", text)
         # ... and is listed apart, as not run, with its reason.
         self.assertIn("1 test not run (not failures):\n  skipped  m4/needs two CPUs\n"
                       "             skipped: needs 2 CPUs", text)
@@ -351,6 +354,36 @@ class CheckReportTest(unittest.TestCase):
         self.assertIn("2 tests not run (not failures):", text)
         self.assertIn("First failure, in full: m3/bad  (failed)", text)
 
+    def test_a_failure_says_first_what_it_catches(self):
+        from labtool.course import Milestone, Test
+        from labtool.results import Status, TestResult
+        t = Test("concurrent increments lose nothing", 3, True,
+                 catches="load() then store(count + 1). TSan does not report it.")
+        m = Milestone(1, "01-seq-cst-counter", "C", [], [], [t])
+        text = self.report({1: [TestResult(m, t, Status.FAILED, "t.cpp:75: ERROR: CHECK( 680081 "
+                                           "== 1092352 ) is NOT correct!")]})
+        self.assertIn("  failed  m1/concurrent increments lose nothing\n"
+                      "            likely mistake: load() then store(count + 1).\n"
+                      "            t.cpp:75: CHECK( 680081 == 1092352 )", text)
+        full = text[text.index("First failure, in full"):].splitlines()
+        self.assertEqual(full[1], "  Checks: concurrent increments lose nothing. Likely "
+                                  "mistake: load() then store(count + 1).")
+        self.assertIn("680081", full[2] + full[3])
+
+    def test_only_stretch_failing_is_listed_with_evidence(self):
+        from labtool.course import Milestone, Test
+        from labtool.results import Status, TestResult
+        tests = [Test("main", 1), Test("merges race", 2, True, stretch=True, catches="a load "
+                                                                               "plus a store.")]
+        m = Milestone(6, "06-x", "X", [], [], tests)
+        text = self.report({6: [TestResult(m, tests[0], Status.PASSED),
+                                TestResult(m, tests[1], Status.FAILED,
+                                           "t.cpp:9: ERROR: CHECK( 3 == 4 ) is NOT correct!")]})
+        self.assertIn("1 of 1 stretch tests not passing:\n  failed  m6/merges race\n"
+                      "            likely mistake: a load plus a store.", text)
+        self.assertIn("First stretch failure, in full: m6/merges race", text)
+        self.assertIn("CHECK( 3 == 4 )", text)
+
     def test_a_race_is_named_a_sanitizer_failure_and_shown_whole(self):
         from labtool.course import Milestone, Test
         from labtool.results import Status, TestResult
@@ -381,3 +414,98 @@ class ManifestTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class CheckVerdictTest(unittest.TestCase):
+    """run_check's last words: never "All selected checkpoints pass." while a stretch test
+    fails."""
+
+    def run_check(self, stretch_status) -> tuple[int, str]:
+        import argparse
+        import contextlib
+        import io
+        from unittest import mock
+        from labtool import student
+        from labtool.course import Milestone, Test
+        from labtool.flow import Outcome
+        from labtool.results import Status, TestResult
+        tests = [Test("main", 1), Test("merge race", 2, True, stretch=True,
+                                       catches="fetch_max as a load and a store.")]
+        m = Milestone(6, "06-ordering-benchmarks", "X", [], [], tests)
+        outcome = Outcome(results={6: [
+            TestResult(m, tests[0], Status.PASSED),
+            TestResult(m, tests[1], stretch_status, "t.cpp:9: ERROR: CHECK( 3 == 4 ) is NOT "
+                                                    "correct!")]})
+        tree = mock.Mock(track_dir=None, build_dir=student.ROOT / "build" / "student")
+        tree.configure.return_value = mock.Mock(ok=True)
+        out = io.StringIO()
+        with mock.patch.object(student, "ensure_packages"), \
+                mock.patch.object(student, "load_milestones", return_value=[m]), \
+                mock.patch.object(student, "student_tree", return_value=tree), \
+                mock.patch.object(student, "grading_rule_findings", return_value=[]), \
+                mock.patch.object(student, "run_flow", return_value=outcome), \
+                mock.patch.object(student, "_remember"), contextlib.redirect_stdout(out):
+            code = student.run_check(argparse.Namespace(milestone="6", track=None))
+        return code, out.getvalue()
+
+    def test_a_failing_stretch_test_is_never_all_pass(self):
+        from labtool.results import Status
+        code, text = self.run_check(Status.FAILED)
+        self.assertNotIn("All selected checkpoints pass.", text)
+        self.assertIn("Every main checkpoint passes; some stretch checkpoints do not", text)
+        self.assertIn("m6/merge race", text)
+        self.assertIn("likely mistake: fetch_max as a load and a store.", text)
+        self.assertEqual(code, 0)      # stretch never lowers the main verdict
+
+    def test_all_pass_when_everything_passes(self):
+        from labtool.results import Status
+        code, text = self.run_check(Status.PASSED)
+        self.assertIn("All selected checkpoints pass.", text)
+        self.assertEqual(code, 0)
+
+
+class CatchesTest(unittest.TestCase):
+    """Every checkpoint says what it catches, kept once (the `// Catches:` comment of its test),
+    and every function a student writes is named by the first line of some checkpoint."""
+
+    def test_every_checkpoint_has_its_catches_text_in_the_test_only(self):
+        import re
+        from labtool.course import load_milestones
+        missing = [f"{m.slug}: {t.name}" for m in load_milestones() for t in m.tests
+                   if not t.catches]
+        self.assertEqual(missing, [], "tests without a `// Catches:` comment")
+        root = HERE.parents[1] / "checkpoints"
+        for path in root.glob("[0-9][0-9]-*/manifest.json"):
+            self.assertIsNone(re.search(r'"catches"\s*:', path.read_text()),
+                              f"{path}: the catches text lives in the test's comment")
+
+    def test_every_student_function_is_named_by_a_checkpoint(self):
+        import re
+        from labtool.course import ROOT, load_milestones
+        unnamed = []
+        for m in load_milestones():
+            said = " ".join(f"{t.name} {fb.likely_mistake(t.catches)}" for t in m.tests)
+            for name in m.code_files():
+                path = ROOT / "starter" / m.slug / name
+                for function in re.findall(r'LAB_TODO\(\s*"([\w:~]+)\(', path.read_text()):
+                    short = function.split("::")[-1]
+                    if not re.search(rf"\b{re.escape(short)}\b", said):
+                        unnamed.append(f"{m.slug}/{name}: {function}()")
+        self.assertEqual(unnamed, [], "no checkpoint's first line names these functions")
+
+    def test_memory_orders_are_compared_by_name(self):
+        import re
+        root = HERE.parents[1] / "checkpoints"
+        bare = [f"{p.relative_to(root)}:{i}" for p in sorted(root.rglob("test_*.cpp"))
+                for i, line in enumerate(p.read_text().splitlines(), 1)
+                if re.search(r"CHECK\w*\(.*(==|!=)\s*std::memory_order_\w+\s*\)", line)]
+        self.assertEqual(bare, [], "compare lab::named(a) == lab::named(b): doctest prints a "
+                                   "bare enum as a number")
+
+    def test_the_first_sentence_is_the_mistake(self):
+        self.assertEqual(fb.likely_mistake("load() then store(count + 1). TSan does not see "
+                                           "it, e.g. here."), "load() then store(count + 1).")
+        self.assertEqual(fb.likely_mistake("a check, e.g. the natural one. Then more."),
+                         "a check, e.g. the natural one.")
+        self.assertTrue(fb.likely_mistake("x" * 500).endswith("..."))
+        self.assertEqual(fb.headline("p", ""), "Checks: p.")

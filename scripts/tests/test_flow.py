@@ -19,8 +19,10 @@ class FakeTree:
     def __init__(self, broken: set[int]):
         self.broken, self.built = broken, []
 
-    def build_milestones(self, milestones, all_ms, jobs=None, progress=None):
+    def build_milestones(self, milestones, all_ms, jobs=None, progress=None,
+                         compile_only=frozenset()):
         del jobs, progress
+        self.compile_only = set(compile_only)
         results = {}
         for m in milestones:
             self.built.append(m.number)
@@ -59,6 +61,8 @@ class Flow(unittest.TestCase):
         out = run_flow(tree, [self.ms[2]], self.ms, PassAll())
         self.assertEqual(tree.built, [1, 2, 3])
         self.assertEqual(list(out.results), [3])
+        # The dependencies need only compile, not build their own checkpoints.
+        self.assertEqual(tree.compile_only, {1, 2})
 
     def test_a_decided_milestone_is_not_built_or_run(self):
         tree, runner = FakeTree(set()), PassAll()

@@ -8,6 +8,7 @@ import unittest
 from pathlib import Path
 
 from labtool.instructor import lesson_commands as lc
+from labtool.instructor.lesson_programs import unbuilt_programs
 
 
 PAGE = """# A lesson
@@ -125,3 +126,53 @@ class RepositoryTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class FollowedLiterally(unittest.TestCase):
+    """What a student who follows the lessons literally, in order, meets."""
+
+    def test_every_lesson_program_is_built_before_it_is_run(self):
+        self.assertEqual(unbuilt_programs(), [])
+
+    def test_a_program_run_before_its_build_is_found(self):
+        root = Path(tempfile.mkdtemp())
+        page = root / "lessons" / "01-x" / "README.md"
+        page.parent.mkdir(parents=True)
+        page.write_text("```text\n$ build/student/lessons/lesson_01_a\n```\n"
+                        "```sh\ncmake --build --preset student --target lesson_01_b\n"
+                        "build/student/lessons/lesson_01_b\n```\n"
+                        "```\n$ cmake --build build/student --target lesson_01_c\n"
+                        "$ ./build/student/lessons/lesson_01_c\n$ build/bench/lessons/"
+                        "lesson_01_c\n```\n")
+        found = unbuilt_programs(root)
+        self.assertEqual([f.split(" is run")[0] for f in found], [
+            "lessons/01-x/README.md:2: build/student/lessons/lesson_01_a",
+            "lessons/01-x/README.md:11: build/bench/lessons/lesson_01_c"])
+
+
+_NUMBERS = {w: n for n, w in enumerate("zero one two three four five six seven eight nine "
+                                       "ten eleven twelve".split())}
+
+
+class CountsInProse(unittest.TestCase):
+    """Counts a lesson states ("Five files in `starter/06-...`", "the four concurrency
+    checkpoints") agree with the manifests."""
+
+    def test_counts_agree_with_the_manifests(self):
+        import re
+        from labtool.course import ROOT, load_milestones
+        by_slug = {m.slug: m for m in load_milestones()}
+        wrong = []
+        for page in sorted((ROOT / "lessons").glob("[0-9][0-9]-*/README.md")):
+            m = by_slug[page.parent.name]
+            text = " ".join(page.read_text().split())
+            for said, slug in re.findall(r"\b(\w+) files in `starter/([\w-]+)/`", text):
+                main = [f for f in by_slug[slug].files if f not in by_slug[slug].stretch_files]
+                if _NUMBERS.get(said.lower(), -1) != len(main):
+                    wrong.append(f"{page.parent.name}: '{said} files' but {len(main)} main files")
+            concurrency = sum(t.concurrency and not t.stretch for t in m.tests)
+            for said in re.findall(r"\bthe (\w+) concurrency checkpoints", text, re.I):
+                if _NUMBERS.get(said.lower(), -1) != concurrency:
+                    wrong.append(f"{page.parent.name}: 'the {said} concurrency checkpoints' "
+                                 f"but the manifest marks {concurrency}")
+        self.assertEqual(wrong, [])

@@ -48,3 +48,32 @@ class Scorer(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class GradeReportsExplainFailures(unittest.TestCase):
+    """The grader's reports open a failed test's output with the property and the mistake it
+    catches; a passed or skipped test's output is left alone."""
+
+    def test_failed_output_starts_with_what_it_catches(self):
+        import json
+        import xml.etree.ElementTree as ET
+        from labtool.course import Milestone, Test
+        from labtool.grade import reports
+        from labtool.results import Status, TestResult
+        tests = [Test("concurrent increments lose nothing", 3, True,
+                      catches="load() then store(count + 1). TSan is silent."),
+                 Test("needs two CPUs", 1, needs_cpus=2, catches="x.")]
+        m = Milestone(1, "01-seq-cst-counter", "C", [], [], tests)
+        report = reports.Report("s", [m], [
+            TestResult(m, tests[0], Status.FAILED, "t.cpp:75: CHECK( 680081 == 1092352 )"),
+            TestResult(m, tests[1], Status.SKIPPED, "skipped: needs 2 CPUs")])
+        head = ("Checks: concurrent increments lose nothing. Likely mistake: load() then "
+                "store(count + 1).")
+        out = reports.results_json(report)["tests"]
+        self.assertEqual(out[0]["output"].splitlines(), [head, "t.cpp:75: CHECK( 680081 == "
+                                                               "1092352 )"])
+        self.assertEqual(out[1]["output"], "skipped: needs 2 CPUs")
+        self.assertIn(head, reports.summary_md(report))
+        failure = ET.fromstring(reports.junit_xml(report).split("\n", 1)[1]).find(".//failure")
+        self.assertEqual(failure.get("message"), head)
+        self.assertTrue(json.dumps(reports.classroom_json(report)).count("Likely mistake"))

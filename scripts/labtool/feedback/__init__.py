@@ -17,6 +17,8 @@ failed assertions:
   doctest_failure()    the failed assertions of a doctest run, with that diff in place of
                        the two texts;
   failure_detail()     all of the above for one failed test, in full;
+  headline()           a failed test's first line: the property it checks and the mistake it
+                       exists to catch (catches.py);
   failing_tests()      the list of every failing test of a milestone, one line each;
   not_run_tests()      the tests that did not run (skipped, inconclusive), apart, with why;
   compile_failure()    "does not compile: <first compiler error>", then the diagnostics;
@@ -35,6 +37,7 @@ import re
 from typing import Iterable
 
 from .assertions import ASSERTION, doctest_failure, text_diff
+from .catches import headline, likely_mistake
 from .paths import Paths, show_path, source_reader, tidy
 from .model_timeline import model_excerpt, model_headline
 from .relacy import has_model_report
@@ -43,7 +46,7 @@ from .sanitizers import (MARK, has_sanitizer_report, parse_frame, sanitizer_exce
 
 __all__ = ["MARK", "Paths", "compile_failure", "ctest_timeouts", "doctest_failure",
            "failing_tests", "failure_detail", "has_model_report", "has_sanitizer_report",
-           "model_excerpt", "model_headline", "not_run_reason",
+           "headline", "likely_mistake", "model_excerpt", "model_headline", "not_run_reason",
            "not_run_tests", "one_line", "sanitizer_excerpt", "sanitizer_headline", "show_path",
            "source_reader", "tail", "text_diff", "tidy", "timeout_note"]
 
@@ -144,8 +147,8 @@ def failing_tests(rows: Iterable[tuple[str, str, str]], total: int) -> str:
     width = max((len(status) for _, status, _ in rows), default=0)
     for name, status, reason in rows:
         out.append(f"  {status:<{width}}  {name}")
-        if reason:
-            out.append(f"  {'':<{width}}    {reason}")
+        for line in reason.splitlines():
+            out.append(f"  {'':<{width}}    {line}")
     return "\n".join(out)
 
 

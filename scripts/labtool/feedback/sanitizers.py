@@ -253,8 +253,8 @@ def sanitizer_excerpt(output: str, paths: Paths, frames_of_others: int = 2,
     if kind == "data race" and not any_mine:
         out.append("  None of these frames is in your files: the race is on the test's own data, "
                    "which it touches only after your code's atomics said it was safe. Which of "
-                   "your operations should have carried that data along with it (see the "
-                   "lesson's section on ordering)?")
+                   "your operations should have carried that data along with it (lesson 2, "
+                   "\"Happens-before in five rules\")?")
     more = sum(1 for l in lines[end:] if SANITIZER_START.search(l))
     if more:
         out.append(f"  ({more} more report{'s' if more != 1 else ''} after this one; fix this one "

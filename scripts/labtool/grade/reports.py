@@ -17,6 +17,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import feedback
 from ..console import table
 from ..course import Milestone
 from ..hintlog import LOG_NAME, HintUsage
@@ -83,10 +84,23 @@ def _trim(text: str, limit: int = MAX_TEST_OUTPUT) -> str:
     return text[:limit - 20].rstrip() + "\n[... trimmed ...]"
 
 
+# A test that ran and failed; its output starts with the property and the likely mistake.
+_RAN_AND_FAILED = (Status.FAILED, Status.TIMEOUT, Status.CRASH, Status.SANITIZER,
+                   Status.NO_REPORT)
+
+
+def _explained(r: TestResult) -> str:
+    """A failed test's output, its first line the property it checks and the mistake it
+    catches (feedback.headline); other statuses as they are."""
+    if r.status not in _RAN_AND_FAILED:
+        return r.output
+    return feedback.headline(r.test.name, r.test.catches) + "\n" + r.output
+
+
 def _test_output(r: TestResult) -> str:
     if r.passed:
         return f"passed ({r.runs} runs)" if r.runs > 1 else "passed"
-    return _trim(r.output)
+    return _trim(_explained(r))
 
 
 def _points_line(s: Score) -> str:
@@ -229,9 +243,9 @@ def junit_xml(report: Report) -> str:
                 ET.SubElement(case, "skipped", message=r.output.splitlines()[0][:300]
                               if r.output else "skipped")
             elif not r.passed:
-                first = (r.output.splitlines() or [str(r.status)])[0]
+                first = (_explained(r).splitlines() or [str(r.status)])[0]
                 fail = ET.SubElement(case, "failure", message=first[:300], type=str(r.status))
-                fail.text = _trim(r.output)
+                fail.text = _trim(_explained(r))
     if report.error:
         suite = ET.SubElement(suites, "testsuite", name="grader", tests="1", failures="0",
                               errors="1")
@@ -283,10 +297,10 @@ def summary_md(report: Report) -> str:
     if failed:
         out += ["### Checkpoints that did not pass", ""]
         for r in failed[:40]:
-            first = (r.output.splitlines() or [str(r.status)])[0]
+            first = (_explained(r).splitlines() or [str(r.status)])[0]
             out += [f"<details><summary><code>{_html(r.name)}</code> ({r.test.points} pt, "
-                    f"{r.status}): {_html(first[:160])}</summary>", "",
-                    _md_block(_trim(r.output)), "", "</details>", ""]
+                    f"{r.status}): {_html(first[:300])}</summary>", "",
+                    _md_block(_trim(_explained(r))), "", "</details>", ""]
         if len(failed) > 40:
             out.append(f"... and {len(failed) - 40} more (see results.json)\n")
     if report.ignored:
@@ -331,7 +345,7 @@ def _html(text: str) -> str:
 
 def classroom_json(report: Report) -> dict:
     tests = [{"name": r.name, "status": "pass" if r.passed or not r.status.counts else "fail",
-              "score": r.score, "message": "" if r.passed else _trim(r.output, 600),
+              "score": r.score, "message": "" if r.passed else _trim(_explained(r), 600),
               "line_no": 0, "execution_time": f"{r.seconds:.2f}s", "test_code": ""}
              for r in report.results]
     status = "error" if report.error else ("pass" if report.total.complete else "fail")
