@@ -12,7 +12,8 @@ SCANNED = ("checkpoints", "starter", "solutions", "scripts/labtool", "lessons", 
 SUFFIXES = (".hpp", ".cpp", ".h", ".json", ".py", ".md", ".txt", ".cmake")
 
 _QUOTE = r"""(?:"([^"\n]{2,120})"|'([^'\n]{2,120})'|“([^”\n]{2,120})”)"""
-_LESSON = re.compile(r"\b[Ll]esson\s+0?(\d+)\s*[,:]?\s*(?:the\s+)?(?=[\"'“])")
+# A quote opens the title; an apostrophe of "lesson 4's" does not.
+_LESSON = re.compile(r"\b[Ll]esson\s+0?(\d+)\s*[,:]?\s*(?:the\s+)?(?=[\"“]|'(?!s\b))")
 _MORE = re.compile(r"\s*(?:,|\band\b|\bits\b|\bthen\b|\bor\b|\bsections?\b)\s*"
                    r"(?:(?:and|its|then|or|the|sections?)\s+)*(?=[\"'“])")
 _FIRST = re.compile(_QUOTE)
@@ -45,7 +46,7 @@ def headings(number: int) -> list[str]:
 
 
 def resolves(title: str, known: list[str]) -> bool:
-    t = _norm(title)
+    t = _norm(re.sub(r"^\s*\d+\.\s+", "", title))      # "3. Happens-before ..." as cited
     # A title may stop at a colon or comma of the heading (or, quoted inside a quote, at the
     # inner quote: "A broken example: \"my slot ...\"" reads as "A broken example: ").
     return any(h == t or (h.startswith(t) and (h[len(t)] in ":,(" or t.endswith(":")))

@@ -1,5 +1,5 @@
 // once_init.cpp: run something once - std::call_once and a function-local static (lesson 05,
-// "Once: call_once and function-local statics").
+// "Once: std::call_once and function-local statics").
 //
 //   lesson_05_once_init
 //   clang++ -std=c++20 -O2 -S -o - THIS_FILE     the guard the compiler emits (static_config)
