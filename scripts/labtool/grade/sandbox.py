@@ -376,6 +376,8 @@ class Sandbox:
             return
         for path in mine:
             take_back(path)
+        if self.mode == BUBBLEWRAP:
+            return      # its /tmp, /dev and IPC were its own; it saw no other writable folder
         failed = remove_leftovers(uid)
         if failed:
             raise SandboxError("cannot remove what the sandbox uid left: " + "; ".join(failed[:3]))
