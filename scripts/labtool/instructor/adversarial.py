@@ -254,7 +254,10 @@ def _poisoned_cache(out_parent: Path) -> Path:
     return cache
 
 
-HOSTILE_NAMES = ("grades.csv.tmp", "a b", "a_b", "@cmd|' /C calc'!A0" + "x" * 200)
+# A folder named like the batch's temporary file; two spreadsheet formulas, too long, that are
+# the same name once made safe.
+HOSTILE_NAMES = ("grades.csv.tmp", "=cmd|' -C calc'!A0" + "x" * 200,
+                 "@cmd|' -C calc'!A0" + "x" * 200)
 
 
 def _hostile_batch(dst: Path, milestones: list[Milestone]) -> None:
