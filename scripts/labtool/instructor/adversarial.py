@@ -9,11 +9,17 @@ The file-level attacks are edits in scripts/fixtures/grading_adversarial.json (m
 format); archives, links and batches are built here. Cases that need the grader as a separate
 process (a background process looking for `--out` on the grader's command line, a batch) run
 `scripts/lab grade` itself.
+
+The environment cases attack what surrounds the test process: the setpriv mode (reading the
+course's private files, a zombie leader whose thread runs on, files and IPC left behind; root
+only), a build tree or compiler cache left writable or configured by someone else, a test that
+takes the machine's memory (only where cgroups cap it), and hostile batch names.
 """
 
 from __future__ import annotations
 
 import binascii
+import csv
 import io
 import json
 import os
@@ -23,12 +29,14 @@ import sys
 import tarfile
 import time
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
 from ..course import ROOT, Milestone
 from ..grade.archive import md_code
 from ..grade.args import Options
+from ..grade.cgroups import CgroupLayout
 from ..grade.pipeline import grade_submission
 from .mutants import apply_edits
 
@@ -220,7 +228,6 @@ def _graded_then(check: Callable[[Path], list[str]], **changes):
     """Grades in-process (with these Options changes), then runs check(work) and keeps its
     findings for verify (the case folder's 'after.txt')."""
     def grade(given: Path, out: Path, work: Path, opts: Options) -> bool:
-        from dataclasses import replace
         opts = replace(opts, **{k: v(out.parent) if callable(v) else v
                                 for k, v in changes.items()})
         error = bool(grade_submission(given, out, work, opts).error)
@@ -283,7 +290,6 @@ def _batch_grade(given: Path, out: Path, work: Path, opts: Options) -> bool:
 
 
 def _batch_survived(folder: Path) -> list[str]:
-    import csv
     code, _, err = (folder / "batch-exit.txt").read_text().partition("\n")
     problems = [] if code in ("0", "2") else [f"the batch ended with exit {code}: {err[-300:]}"]
     grades = folder / "batch-out" / "grades.csv"
@@ -428,6 +434,12 @@ def cases(milestones: list[Milestone], case_type) -> list:
         Case("attack: Markdown injection through a file name", _markdown, zero, only=one,
              verify=_one_heading),
     ]
+    # The setpriv mode needs root, the memory cap a cgroup: elsewhere these cases cannot run
+    # (the grader refuses the mode, or says that memory is not capped), so they are left out.
+    if os.geteuid() != 0:
+        result = [c for c in result if "setpriv" not in c.name]
+    if CgroupLayout.detect()[0] is None:
+        result = [c for c in result if "memory" not in c.name]
     if "06-ordering-benchmarks" in slugs:
         six = slugs["06-ordering-benchmarks"]
         result.append(Case("attack: including a non-header (ORDERING.md)", _non_header,
