@@ -72,6 +72,9 @@ class _Box:
     def writable(self, path):
         return path
 
+    def seal(self, path, private=False):
+        pass
+
 
 class SilentBuildFailure(unittest.TestCase):
     def box(self, result: Result) -> GradingBox:
@@ -97,7 +100,8 @@ class SilentBuildFailure(unittest.TestCase):
     def test_the_message_names_exit_codes_and_limits(self):
         text = silent_failure(2, Limits(wall=10, cpu=300, memory=4 << 30, fsize=512 << 20))
         self.assertIn("(exit code 2)", text)
-        self.assertIn("300 s of CPU per process, 4096 MiB of memory, files up to 512 MiB", text)
+        self.assertIn("300 s of CPU per process, 4096 MiB of address space per process, 4096 "
+                      "MiB of memory in all, files up to 512 MiB", text)
 
 
 if __name__ == "__main__":

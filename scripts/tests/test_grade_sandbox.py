@@ -147,6 +147,19 @@ class SandboxTest(unittest.TestCase):
         finally:
             Sandbox._probe = original
 
+    def test_setpriv_refuses_when_a_private_path_is_readable(self) -> None:
+        if os.geteuid() != 0:
+            self.skipTest("setpriv mode needs root")
+        secret = self.tmp / "solution.hpp"
+        secret.write_text("the answer\n")
+        os.chmod(secret, 0o644)
+        with self.assertRaises(SandboxError) as err:
+            Sandbox.detect(sandbox.SETPRIV, [self.tmp], [secret])
+        self.assertIn(str(secret), str(err.exception))
+        os.chmod(secret, 0o640)
+        self.assertEqual(Sandbox.detect(sandbox.SETPRIV, [self.tmp], [secret]).mode,
+                         sandbox.SETPRIV)
+
     def test_memory_cap_is_reported_as_out_of_memory(self) -> None:
         for box in _available():
             if box.cgroups is None:

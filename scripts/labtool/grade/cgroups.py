@@ -46,6 +46,30 @@ def _write(path: Path, text: str) -> None:
         fh.write(text)
 
 
+def _sweep(parent: Path) -> None:
+    """Removes the cgroups of runs whose grader is gone (killed before it could remove them),
+    with anything still in them."""
+    for child in parent.glob("run-*-*"):
+        try:
+            pid = int(child.name.split("-")[1])
+            os.kill(pid, 0)
+            continue                    # its grader still runs
+        except ProcessLookupError:
+            pass
+        except (ValueError, PermissionError):
+            continue
+        try:
+            _write(child / "cgroup.kill", "1")     # v2 only; v1 cgroups of a run are empty
+        except OSError:
+            pass
+        for _ in range(50):
+            try:
+                child.rmdir()
+                break
+            except OSError:
+                time.sleep(0.02)
+
+
 @dataclass
 class CgroupLayout:
     """Where this machine's run cgroups go: (kind, parent folder) per job."""
@@ -60,9 +84,11 @@ class CgroupLayout:
         if os.geteuid() != 0:
             return None, "not root"
         try:
-            if (CGROUP_ROOT / "cgroup.controllers").is_file():
-                return cls._unified(), ""
-            return cls._hybrid(), ""
+            layout = cls._unified() if (CGROUP_ROOT / "cgroup.controllers").is_file() \
+                else cls._hybrid()
+            for parent in {layout.memory, layout.pids, layout.kill} - {None}:
+                _sweep(parent)
+            return layout, ""
         except OSError as exc:
             return None, f"cannot create cgroups under {CGROUP_ROOT} ({exc})"
 

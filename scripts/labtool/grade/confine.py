@@ -61,7 +61,8 @@ def silent_failure(returncode: int, limits: Limits) -> str:
             how = f"killed by {signal.Signals(-returncode).name}"
         except ValueError:
             how = f"killed by signal {-returncode}"
-    memory = f", {limits.memory >> 20} MiB of memory" if limits.memory else ""
+    memory = f", {limits.memory >> 20} MiB of address space per process, {limits.ram >> 20} " \
+        "MiB of memory in all" if limits.memory else ""
     return (f"error: the build stopped without a compiler message ({how}); a limit of the "
             f"grading sandbox ({limits.cpu} s of CPU per process{memory}, files up to "
             f"{limits.fsize >> 20} MiB) may have stopped the compiler. Re-grade; if it happens "

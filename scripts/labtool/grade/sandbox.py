@@ -20,12 +20,11 @@ Three modes, strongest first; `Sandbox.detect()` picks the strongest that works 
   none        neither (a student grading their own code): rlimits and a process group only.
               Never chosen by `auto`: only `--sandbox none` asks for it.
 
-Limits: a cgroup per run (cgroups.py) caps memory and processes and kills the whole run at
-once, where the machine allows it (root, a writable cgroup file system); RLIMIT_CPU,
-RLIMIT_AS (not for ThreadSanitizer runs, which reserve terabytes of address space),
+Limits: a cgroup per run (cgroups.py: memory, processes, killed whole) where the machine
+allows it; RLIMIT_CPU, RLIMIT_AS (not for TSan runs, which reserve terabytes of address space),
 RLIMIT_FSIZE, RLIMIT_NPROC (sandbox uid only: the fallback without cgroups), RLIMIT_NOFILE,
-RLIMIT_MSGQUEUE 0, no core files, and a wall-clock timeout that kills the whole sandbox.
-Every writable folder belongs to the run's uid only while the run lasts (leftovers.py).
+RLIMIT_MSGQUEUE 0, no core files, and a wall-clock timeout that kills the whole sandbox. A
+writable folder is the run's uid's only while the run lasts (leftovers.py).
 """
 
 from __future__ import annotations
@@ -43,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .bwrap import bwrap_args
 from .cgroups import CgroupLayout, RunCgroup
 from .leftovers import hand_over, remove_leftovers, take_back
 from .reaping import (Capture, alive, become_subreaper, child_pid, kill_group, kill_uid,
@@ -56,10 +56,6 @@ MODES = (BUBBLEWRAP, SETPRIV, NONE)
 UID_BASE = int(os.environ.get("LAB_SANDBOX_UID", "62000"))
 UID_SLOTS = 64
 LOCK_DIR = Path("/run/lab-sandbox")
-# Host folders every sandboxed program needs (read-only). /etc holds the loader cache and the
-# alternatives symlinks (c++, cc); secrets there are readable by root only.
-SYSTEM_DIRS = ("/usr", "/etc", "/opt")
-SYSTEM_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 
 
 class SandboxError(Exception):
@@ -148,8 +144,7 @@ class Sandbox:
             return "setpriv is not installed (apt-get install util-linux)"
         # The sandboxed user must reach every path it will be given (a course tree under a
         # private home folder is not).
-        # In the setpriv mode it must not read any private path (file permissions are all that
-        # protects them there).
+        # In the setpriv mode it must not read any private path (permissions are its only wall).
         check = ('while [ "$1" != -- ]; do [ -r "$1" ] && [ -x "$1" ] || '
                  '{ echo "the sandbox user cannot read $1 (make it world-readable)"; exit 1; }; '
                  'shift; done; shift; for p in "$@"; do ! [ -r "$p" ] || { echo "the sandbox '
@@ -262,7 +257,7 @@ class Sandbox:
                       "--inh-caps=-all", "--"]
         if self.mode == BUBBLEWRAP:
             info_r, info_w = os.pipe()
-            cmd = prefix + self._bwrap_args(ro, rw, cwd, hide, tmp, info_w) + ["--", *argv]
+            cmd = prefix + bwrap_args(ro, rw, cwd, hide, tmp, info_w) + ["--", *argv]
             env.setdefault("TMPDIR", "/tmp")
         else:
             cmd = prefix + list(argv)
@@ -280,9 +275,8 @@ class Sandbox:
             except OSError as exc:
                 raise SandboxError(f"cannot create the run's cgroup: {exc}") from exc
         mine = [*rw, *([tmp] if tmp is not None else [])]
-        if uid is not None:
-            for path in mine:
-                hand_over(path, uid)
+        for path in mine if uid is not None else []:
+            hand_over(path, uid)
 
         def limit_child() -> None:
             if group is not None:
@@ -376,39 +370,11 @@ class Sandbox:
             return
         for path in mine:
             take_back(path)
+        if self.mode == BUBBLEWRAP:
+            return      # its /tmp, /dev and IPC were its own; it saw no other writable folder
         failed = remove_leftovers(uid)
         if failed:
             raise SandboxError("cannot remove what the sandbox uid left: " + "; ".join(failed[:3]))
-
-    def _bwrap_args(self, ro, rw, cwd, hide, tmp, info_fd) -> list[str]:
-        args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
-                "--info-fd", str(info_fd), "--proc", "/proc", "--dev", "/dev"]
-        for d in SYSTEM_DIRS:
-            if os.path.isdir(d):
-                args += ["--ro-bind", d, d]
-        for link in SYSTEM_LINKS:
-            if os.path.islink(link):
-                args += ["--symlink", os.readlink(link), link]
-            elif os.path.isdir(link):
-                args += ["--ro-bind", link, link]
-        if tmp is not None:
-            args += ["--bind", str(tmp), "/tmp"]
-        else:
-            args += ["--tmpfs", "/tmp"]
-        # Shorter paths first, so that a writable build folder inside the read-only course tree
-        # is mounted on top of it (bwrap applies the arguments in order).
-        mounts = sorted([(str(p), "--ro-bind") for p in ro] + [(str(p), "--bind") for p in rw]
-                        + [(str(p), "--tmpfs") for p in hide],
-                        key=lambda m: (m[0].count("/"), m[1] != "--ro-bind"))
-        for path, kind in mounts:
-            if not os.path.exists(path):
-                continue
-            if kind == "--tmpfs":
-                args += ["--tmpfs", path]
-            else:
-                args += [kind, path, path]
-        args += ["--chdir", str(cwd), "--setenv", "HOME", "/tmp"]
-        return args
 
     def _reap(self, uid: int | None, inner_pid: int | None) -> None:
         """Returns when no process of this run is left: every process of the sandbox uid is
