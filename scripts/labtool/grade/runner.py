@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import signal
 import tempfile
 import time
@@ -30,14 +31,16 @@ from ..console import LabError, info
 from ..course import CHECKPOINTS, ROOT, CTestEntry, ctest_listing
 from ..results import (INCONCLUSIVE_ADVICE, NOT_RUN_EXIT_CODE, RERUNS_OF_INCONCLUSIVE, Status,
                        TestResult, not_run_status)
-from . import records
+from . import imports, records
+from .archive import read_inside
 from .confine import GradingBox, run_checkpoint
 from .sandbox import Limits
 from .symbolize import symbolize
 from .tsanprobe import tsan_prefix
 
 SANITIZER_OPTIONS_FILE = CHECKPOINTS / "common" / "sanitizer_options.json"
-SYMBOLIZE_LIMITS = Limits(wall=60, cpu=60, memory=2 << 30, fsize=1 << 20, nproc=16)
+TOOL_LIMITS = Limits(wall=60, cpu=60, memory=2 << 30, fsize=64 << 20, nproc=16)
+MAX_TOOL_OUTPUT = 64 << 20
 
 def sanitizer_env() -> dict[str, str]:
     """The options main.cpp compiles in, set explicitly so that nothing can weaken them; plus
@@ -232,10 +235,24 @@ def _run_once(gbox: GradingBox, spec: CTestEntry, test_name: str, slug: str, tim
 
 
 def _in_box(gbox: GradingBox, argv: list[str]) -> str | None:
-    """Runs the symbolizer on a student-built executable, in the sandbox."""
-    res = gbox.box.run(argv, ro=[gbox.build_dir, gbox.track], rw=[], cwd=gbox.build_dir,
-                       limits=SYMBOLIZE_LIMITS, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
-    return res.output if res.ok else None
+    """Runs a binutils-like tool (llvm-symbolizer, nm) on what the student's code built, in
+    the sandbox; its standard output, through a file (the output of a run is capped), or None
+    when it failed."""
+    tmp = Path(tempfile.mkdtemp(prefix="lab-grade-tool-"))
+    try:
+        gbox.box.writable(tmp)
+        inside = "/tmp" if gbox.box.mode == "bubblewrap" else str(tmp)
+        res = gbox.box.run(["/bin/sh", "-c", f'"$@" > {inside}/out', "sh", *argv],
+                           ro=[gbox.build_dir, gbox.track], rw=[], tmp=tmp, cwd=gbox.build_dir,
+                           limits=TOOL_LIMITS, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+        if not res.ok:
+            return None
+        try:
+            return read_inside(tmp, tmp / "out", MAX_TOOL_OUTPUT).decode("utf-8", "replace")
+        except OSError:
+            return None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def manifest_command(tree: Tree, r: TestResult, spec: CTestEntry | None) -> CTestEntry | None:
@@ -281,6 +298,8 @@ class VerifiedRunner:
         if self.gbox is None:
             raise LabError("grade runs checkpoints only in its sandbox (confine.GradingBox)")
         self.gbox.seal()            # from here on student code runs: the build is read-only
+        if self.rules:
+            self._check_imports(tree, results)
 
         def one(r: TestResult) -> None:
             found = self.gbox.startup.get(r.milestone.label) if self.rules else None
@@ -296,6 +315,18 @@ class VerifiedRunner:
         else:
             for r in results:
                 one(r)
+
+    def _check_imports(self, tree: Tree, results: list[TestResult]) -> None:
+        """The linked-symbol rule (imports.py): its findings zero the milestone like the
+        build's code-before-main findings (gbox.startup)."""
+        for m in {r.milestone.label: r.milestone for r in results}.values():
+            needed = imports.undefined_symbols(imports.objects(tree.build_dir, m.label),
+                                               lambda argv: _in_box(self.gbox, argv))
+            found = imports.findings(m, needed, self.gbox.own_files) if needed is not None \
+                else [f"starter/{m.slug}: the grader could not list the symbols its code "
+                      "links against (nm failed); re-grade"]
+            if found:
+                self.gbox.startup.setdefault(m.label, []).extend(found)
 
     def _grade_one(self, r: TestResult, spec: CTestEntry | None, cpus: int,
                    deadline: float) -> None:

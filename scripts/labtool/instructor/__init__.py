@@ -4,7 +4,7 @@ whole folder). cli.py calls register() when the folder is present."""
 from __future__ import annotations
 
 from ..commands import Command, add_commands
-from . import export, grading_cases, selftest, stress
+from . import export, grade_imports, grading_cases, selftest, stress
 
 COMMANDS = [
     Command("selftest", "Instructor: prove solutions pass, starters fail, mutants die.",
@@ -12,6 +12,9 @@ COMMANDS = [
     Command("grade-selftest",
             "Instructor: grade the adversarial submissions; each score must be exact.",
             grading_cases.add_grade_selftest_arguments, grading_cases.run_grade_selftest),
+    Command("grade-imports", "Instructor: rebuild the grader's per-milestone allow-list of "
+            "linked symbols (checkpoints/common/imports.json) from the starter and solutions.",
+            grade_imports.add_grade_imports_arguments, grade_imports.run_grade_imports),
     Command("stress", "Instructor: run every concurrency checkpoint of the solutions many "
             "times beside CPU hogs; none may fail.",
             stress.add_stress_arguments, stress.run_stress),

@@ -186,6 +186,12 @@ def _one_heading(folder: Path) -> list[str]:
     return problems
 
 
+def _points(milestones: list[Milestone], slug: str) -> int:
+    """A milestone's full main score (stretch points are counted apart)."""
+    m = next(m for m in milestones if m.slug == slug)
+    return sum(t.points for t in m.tests if not t.stretch)
+
+
 def cases(milestones: list[Milestone], case_type) -> list:
     """The adversarial cases, as grading_cases.Case objects (case_type)."""
     slugs = {m.slug: m.number for m in milestones}
@@ -237,6 +243,31 @@ def cases(milestones: list[Milestone], case_type) -> list:
              mentions=[("summary.md", "name clash")]),
         Case("attack: Markdown injection through a file name", _markdown, zero, only=one,
              verify=_one_heading),
+        # A report forged from inside the test process, locks the rules did not see, and a
+        # process that decides what the grader believes (docs/grading.md, "Threat model").
+        Case("attack: report forged through its descriptor, errx() exit",
+             _with("forged_report_through_descriptor"), zero, only=one,
+             mentions=[("summary.md", "'errx' (linked)")]),
+        Case("attack: report forged through its descriptor (rules off: the harness's record)",
+             _with("forged_report_through_descriptor"), zero, only=one, tamper_rules=False,
+             failing_mention="ended before the test harness finished"),
+        Case("attack: lock named without std:: (using namespace std, namespace alias)",
+             _with("lock_using_namespace_std"), zero, only=one,
+             mentions=[("summary.md", "'mutex'"), ("summary.md", "'sx::unique_lock'")]),
+        Case("attack: POSIX semaphore as a lock", _with("lock_posix_semaphore"), zero,
+             only=one, mentions=[("summary.md", "'sem_t'")]),
+        Case("attack: lock from atomic<bool> exchange plus wait/notify",
+             _with("lock_wait_notify"), zero, only=one,
+             mentions=[("summary.md", "notify_one")]),
+        Case("attack: a printed 'ThreadSanitizer: unexpected memory mapping' line",
+             _with("fake_tsan_cannot_start"), lambda ms: {slugs[M1]: _points(ms, M1)},
+             only=one),
+        Case("attack: inconclusive claimed by the process, errx(77) exit",
+             _with("fake_inconclusive"), zero, only=one,
+             mentions=[("summary.md", "'errx' (linked)")]),
+        Case("attack: inconclusive claimed by the process (rules off: the harness's record)",
+             _with("fake_inconclusive"), zero, only=one, tamper_rules=False,
+             failing_mention="the test harness did not record it"),
     ]
     if "06-ordering-benchmarks" in slugs:
         six = slugs["06-ordering-benchmarks"]
