@@ -86,7 +86,7 @@ class Imports(unittest.TestCase):
             header.write_text("inline void f() { errx(0, \"x\"); }\n")
             own = {str(header): "starter/01-seq-cst-counter/atomic_counter.hpp"}
             found = imports.findings(self.m1, {"errx", "wordexp", "fork", "sem_wait",
-                                               "mtx_lock", "pthread_mutex_lock",
+                                               "mtx_lock", "pthread_rwlock_wrlock",
                                                "__atomic_load"}, own, self.allow)
         self.assertEqual(len(found), 7)
         self.assertTrue(any(f.startswith("starter/01-seq-cst-counter/atomic_counter.hpp: "
