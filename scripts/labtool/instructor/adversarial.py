@@ -200,6 +200,15 @@ def cases(milestones: list[Milestone], case_type) -> list:
     one = [slugs[M1]]
     zero = lambda ms: {slugs[M1]: 0}  # noqa: E731
     Case = case_type
+
+    def _rules_on_and_off(attack: str, how: str, fixture: str, harness_says: str) -> list:
+        """An attack that ends the process through errx(), which the linked-symbol rule
+        refuses; graded again with the rules off, the harness's record alone must stop it."""
+        return [Case(f"attack: {attack}, {how}", _with(fixture), zero, only=one,
+                     mentions=[("summary.md", "'errx' (linked)")]),
+                Case(f"attack: {attack} (rules off: the harness's record)", _with(fixture),
+                     zero, only=one, tamper_rules=False, failing_mention=harness_says)]
+
     result = [
         Case("attack: lexer confusion (digit separator hides #undef CHECK)",
              _with("lexer_digit_separator"), zero, only=one,
@@ -245,12 +254,9 @@ def cases(milestones: list[Milestone], case_type) -> list:
              verify=_one_heading),
         # A report forged from inside the test process, locks the rules did not see, and a
         # process that decides what the grader believes (docs/grading.md, "Threat model").
-        Case("attack: report forged through its descriptor, errx() exit",
-             _with("forged_report_through_descriptor"), zero, only=one,
-             mentions=[("summary.md", "'errx' (linked)")]),
-        Case("attack: report forged through its descriptor (rules off: the harness's record)",
-             _with("forged_report_through_descriptor"), zero, only=one, tamper_rules=False,
-             failing_mention="ended before the test harness finished"),
+        *_rules_on_and_off("report forged through its descriptor", "errx() exit",
+                           "forged_report_through_descriptor",
+                           "ended before the test harness finished"),
         Case("attack: lock named without std:: (using namespace std, namespace alias)",
              _with("lock_using_namespace_std"), zero, only=one,
              mentions=[("summary.md", "'mutex'"), ("summary.md", "'sx::unique_lock'")]),
@@ -262,12 +268,8 @@ def cases(milestones: list[Milestone], case_type) -> list:
         Case("attack: a printed 'ThreadSanitizer: unexpected memory mapping' line",
              _with("fake_tsan_cannot_start"), lambda ms: {slugs[M1]: _points(ms, M1)},
              only=one),
-        Case("attack: inconclusive claimed by the process, errx(77) exit",
-             _with("fake_inconclusive"), zero, only=one,
-             mentions=[("summary.md", "'errx' (linked)")]),
-        Case("attack: inconclusive claimed by the process (rules off: the harness's record)",
-             _with("fake_inconclusive"), zero, only=one, tamper_rules=False,
-             failing_mention="the test harness did not record it"),
+        *_rules_on_and_off("inconclusive claimed by the process", "errx(77) exit",
+                           "fake_inconclusive", "the test harness did not record it"),
     ]
     if "06-ordering-benchmarks" in slugs:
         six = slugs["06-ordering-benchmarks"]
