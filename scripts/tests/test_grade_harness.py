@@ -131,6 +131,18 @@ class Symbolize(unittest.TestCase):
         self.assertIn("    #1 operator() /c/test.cpp:74:9 (m1_checkpoints+0xd47e0)", out)
         self.assertIn("    #2 <null> <null> (libc.so.6+0x27249)", out)
 
+    def test_globals_are_named_and_stack_artifacts_dropped(self):
+        report = (self.REPORT + "  Location is global '<null>' at 0x000000000000 "
+                  "(m1_checkpoints+0x14fe6a8)\n  Location is stack of main thread.\n"
+                  "  Location is global '<null>' at 0x000000000000 ([stack]+0x1f5b8)\n")
+
+        def run(argv):
+            self.assertEqual(argv[-1], "DATA 0x14fe6a8")
+            return "f()\n/t/a.hpp:3:1\n\nrace_target\n22304192 8\n\n"
+        out = symbolize(report, Path("/b/m1_checkpoints"), run)
+        self.assertIn("Location is global 'race_target' (m1_checkpoints+0x14fe6a8)", out)
+        self.assertNotIn("[stack]", out)
+
     def test_a_failed_symbolizer_leaves_the_report_as_it_was(self):
         self.assertEqual(symbolize(self.REPORT, Path("/b/m1_checkpoints"), lambda argv: None),
                          self.REPORT)

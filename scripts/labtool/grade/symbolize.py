@@ -17,6 +17,10 @@ import shutil
 from pathlib import Path
 from typing import Callable
 
+# "Location is global '<null>' at 0x... (module+0xoffset)": a global of the executable, or an
+# artifact after a stack location (module [stack]), which is dropped.
+_GLOBAL = re.compile(r"^(?P<indent>\s*)Location is global '<null>' at 0x[0-9a-fA-F]+ "
+                     r"\((?P<module>[^()+\s]+)\+0x(?P<offset>[0-9a-fA-F]+)\)(?P<rest>.*)$")
 _FRAME = re.compile(r"^(?P<indent>\s*)#(?P<n>\d+) <null> <null> \((?P<module>[^()+\s]+)"
                     r"\+0x(?P<offset>[0-9a-fA-F]+)\)(?P<rest>.*)$")
 _ANY_FRAME = re.compile(r"^(?P<indent>\s*)#(?P<n>\d+) (?P<body>.*)$")
@@ -35,22 +39,35 @@ def symbolize(output: str, exe: Path,
     lines = output.splitlines()
     wanted = sorted({m.group("offset").lower() for line in lines
                      if (m := _FRAME.match(line)) and m.group("module") == exe.name})
-    if tool is None or not wanted:
-        return output
-    wanted = wanted[:MAX_ADDRESSES]
-    text = run([tool, f"--obj={exe}", "--functions=linkage", "--demangle", "--inlines",
-                *(f"0x{a}" for a in wanted)])
-    if not text:
-        return output
-    blocks = text.strip("\n").split("\n\n")
+    data = sorted({m.group("offset").lower() for line in lines
+                   if (m := _GLOBAL.match(line)) and m.group("module") == exe.name})
+    text = None
+    if tool is not None and (wanted or data):
+        wanted, data = wanted[:MAX_ADDRESSES], data[:MAX_ADDRESSES]
+        text = run([tool, f"--obj={exe}", "--functions=linkage", "--demangle", "--inlines",
+                    *(f"CODE 0x{a}" for a in wanted), *(f"DATA 0x{a}" for a in data)])
+    blocks = text.strip("\n").split("\n\n") if text else []
     resolved: dict[str, list[tuple[str, str]]] = {}
     for address, block in zip(wanted, blocks):
         rows = block.splitlines()
         pairs = [(rows[i], rows[i + 1]) for i in range(0, len(rows) - 1, 2)]
         if pairs and not all(f == "??" for f, _ in pairs):
             resolved[address] = pairs
+    globals_ = {address: block.splitlines()[0]
+                for address, block in zip(data, blocks[len(wanted):])
+                if block.strip() and block.splitlines()[0] != "??"}
     out, number = [], 0
     for line in lines:
+        glob = _GLOBAL.match(line)
+        if glob is not None:
+            name = globals_.get(glob.group("offset").lower()) \
+                if glob.group("module") == exe.name else None
+            if name:
+                out.append(f"{glob.group('indent')}Location is global '{name}' "
+                           f"({glob.group('module')}+0x{glob.group('offset')}){glob.group('rest')}")
+            elif glob.group("module") != "[stack]":
+                out.append(line)
+            continue
         frame = _ANY_FRAME.match(line)
         if frame is None:
             out.append(line)
