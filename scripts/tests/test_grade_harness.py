@@ -8,7 +8,9 @@ from pathlib import Path
 
 from labtool.course import Milestone, load_milestones
 from labtool.grade import imports, records
+from labtool.grade.runner import _judge
 from labtool.grade.symbolize import symbolize
+from labtool.results import Status
 
 NONCE = 12345
 
@@ -67,6 +69,33 @@ class Record(unittest.TestCase):
                 self.assertEqual(fifo.drain(), b"")
             finally:
                 fifo.close()
+
+
+class Judge(unittest.TestCase):
+    """What the process printed never decides a run; the harness's record does."""
+    XML_OK = (True, "", [])
+
+    def judge(self, code, output, data):
+        return _judge(code, output, 1.0, self.XML_OK, None, records.parse(data, NONCE),
+                      "a test", "01-x")
+
+    def test_printed_sanitizer_or_tsan_start_text_relabels_nothing(self):
+        for text in ("WARNING: ThreadSanitizer: data race\n",
+                     "==1==ThreadSanitizer: unexpected memory mapping 0x1-0x2\n"):
+            self.assertIs(self.judge(0, text, _line()).status, Status.PASSED)
+
+    def test_inconclusive_needs_the_harness_record(self):
+        out = "inconclusive: the threads did not overlap\n"
+        claimed = self.judge(77, out, b"")
+        self.assertIs(claimed.status, Status.FAILED)
+        self.assertIn("did not record it", claimed.reason)
+        recorded = self.judge(77, out, _line(verdict="not-run", kind="inconclusive",
+                                             result=77, ended=0))
+        self.assertIs(recorded.status, Status.INCONCLUSIVE)
+
+    def test_a_forged_line_beside_the_harness_record_fails_the_run(self):
+        run = self.judge(0, "", _line() + _line())
+        self.assertIs(run.status, Status.NO_REPORT)
 
 
 class Imports(unittest.TestCase):

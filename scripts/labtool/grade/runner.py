@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -50,6 +51,12 @@ def sanitizer_env() -> dict[str, str]:
     return {"TSAN_OPTIONS": data["tsan"] + ":symbolize=0",
             "ASAN_OPTIONS": data["asan"] + ":symbolize=0",
             "UBSAN_OPTIONS": data["ubsan"] + ":symbolize=0"}
+
+
+def sanitizer_exit_code() -> int:
+    """The exit code TSan ends a run with after its first report (sanitizer_options.json)."""
+    found = re.search(r"(?:^|:)exitcode=(\d+)", sanitizer_env()["TSAN_OPTIONS"])
+    return int(found.group(1)) if found else 66
 
 
 def cpu_count() -> int:
@@ -171,7 +178,9 @@ def _judge(proc_code: int, output: str, seconds: float,
     record (records.py): only the record can make a run pass or inconclusive."""
     ok, why, failures = verdict
     rec, rec_why = record
-    if feedback.has_sanitizer_report(output):
+    # A report counts as the sanitizer's when the process ended with the sanitizer's exit
+    # code (halt_on_error): printed report text alone relabels nothing.
+    if feedback.has_sanitizer_report(output) and proc_code == sanitizer_exit_code():
         return Run(Status.SANITIZER, feedback.sanitizer_headline(output, proc_code),
                    feedback.sanitizer_excerpt(output, paths, headline=False), seconds)
     if proc_code < 0:
@@ -219,7 +228,7 @@ def _run_once(gbox: GradingBox, spec: CTestEntry, test_name: str, slug: str, tim
     res, report, fifo = run_checkpoint(gbox, command, name, spec.cwd, timeout, env,
                                        cpu_count())
     output = res.output
-    if feedback.has_sanitizer_report(output):
+    if res.returncode == sanitizer_exit_code() and feedback.has_sanitizer_report(output):
         output = symbolize(output, Path(exe), lambda argv: _in_box(gbox, argv))
     if res.timed_out:
         return Run(Status.TIMEOUT, f"timed out after {timeout:g} s (an endless loop, a "
