@@ -37,7 +37,9 @@ class RecordFifo:
         os.mkfifo(path, 0o600)
         st = os.stat(tmp)               # the sandbox's owner and group (Sandbox.writable)
         os.chown(path, st.st_uid, st.st_gid)
-        os.chmod(path, 0o660)
+        # Writable by whoever the run is (the sandbox may hand the folder to a uid of its own
+        # later): only the run can reach its private /tmp, and the grader reads every line.
+        os.chmod(path, 0o622)
         self.fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
         self.env = {"LAB_RECORD": str(inside / NAME)}
 
