@@ -180,6 +180,16 @@ void ended_early() { write_record("ended-early", "-", -1); }
 // --- the seccomp filter ------------------------------------------------------------------
 
 #if LAB_SECCOMP
+// One comparison on the first argument (seccomp.h's SCMP_A0 is a C compound literal).
+scmp_arg_cmp first_argument(scmp_compare op, scmp_datum_t a, scmp_datum_t b = 0) {
+  scmp_arg_cmp cmp{};
+  cmp.arg = 0;
+  cmp.op = op;
+  cmp.datum_a = a;
+  cmp.datum_b = b;
+  return cmp;
+}
+
 bool install_filter() {
   scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
   if (ctx == nullptr) return false;
@@ -189,8 +199,8 @@ bool install_filter() {
   // glibc's pthread_create tries clone3 first, whose flags sit in a struct the filter cannot
   // read: "not implemented" makes glibc fall back to clone, whose flags it can.
   add(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0));
-  add(seccomp_rule_add(ctx, refuse, SCMP_SYS(clone), 1,
-                       SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0)));
+  const scmp_arg_cmp no_thread = first_argument(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0);
+  add(seccomp_rule_add_array(ctx, refuse, SCMP_SYS(clone), 1, &no_thread));
   // Processes, programs, sessions, other processes' signals, memory and descriptors.
   for (const int nr : {SCMP_SYS(fork), SCMP_SYS(vfork), SCMP_SYS(execve), SCMP_SYS(execveat),
                        SCMP_SYS(setsid), SCMP_SYS(setpgid), SCMP_SYS(ptrace),
@@ -207,10 +217,10 @@ bool install_filter() {
     add(seccomp_rule_add(ctx, refuse, nr, 0));
   }
   // Signals only to this process (abort() and a crash re-raised by doctest use tgkill).
-  const auto self = static_cast<scmp_datum_t>(::getpid());
+  const scmp_arg_cmp other = first_argument(SCMP_CMP_NE, static_cast<scmp_datum_t>(::getpid()));
   for (const int nr : {SCMP_SYS(kill), SCMP_SYS(tgkill), SCMP_SYS(rt_sigqueueinfo),
                        SCMP_SYS(rt_tgsigqueueinfo)}) {
-    add(seccomp_rule_add(ctx, refuse, nr, 1, SCMP_A0(SCMP_CMP_NE, self)));
+    add(seccomp_rule_add_array(ctx, refuse, nr, 1, &other));
   }
   add(seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1));
   ok = ok && seccomp_load(ctx) == 0;
