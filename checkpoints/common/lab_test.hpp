@@ -30,6 +30,8 @@
 #include <doctest/doctest.h>
 #include <sched.h>
 
+#include "lab_harness.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -122,6 +124,8 @@ class FailureListener : public doctest::IReporter {
 [[noreturn]] inline void end_not_run(std::string_view kind, std::string_view why) {
   std::cout << kind << ": " << why << std::endl;
   std::fflush(nullptr);
+  // A graded run: the status 77 counts only with the harness's record of it (main.cpp).
+  if (harness::record_not_run != nullptr) harness::record_not_run(std::string(kind).c_str());
   std::_Exit(77);
 }
 

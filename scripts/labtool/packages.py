@@ -21,6 +21,7 @@ STUDENT_PACKAGES: dict[str, str | None] = {
     "ccache": "/usr/bin/ccache",
     "git": "/usr/bin/git",
     "librapidcheck-dev": "/usr/include/rapidcheck.h",  # property tests of the m6 stretch
+    "libseccomp-dev": "/usr/include/seccomp.h",  # the test main's filter (checkpoints/common)
 }
 INSTRUCTOR_PACKAGES: dict[str, str | None] = {
     **STUDENT_PACKAGES,

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..course import ROOT, Milestone
-from . import cxxrules
+from . import cxxrules, records
 from .archive import read_inside
 from .privacy import private_paths, samples, shield
 from .sandbox import Limits, Result, Sandbox
@@ -233,14 +233,18 @@ class GradingBox:
 
 
 def run_checkpoint(gbox: GradingBox, command: list[str], report_name: str, cwd: Path,
-                   timeout: float, env: dict[str, str], cpus: int) -> tuple[Result, bytes | None]:
+                   timeout: float, env: dict[str, str], cpus: int
+                   ) -> tuple[Result, bytes | None, bytes]:
     """Runs one checkpoint in the sandbox: `command` plus `--out=<report>` for doctest's XML
-    report in a private /tmp. Returns the run's result and the report's bytes (None when it
-    wrote none, or not a regular file), read after every process of the run is gone."""
+    report in a private /tmp. Returns the run's result, the report's bytes (None when it
+    wrote none, or not a regular file), read after every process of the run is gone, and all
+    that was written into the harness's record FIFO (records.py)."""
     tmp = Path(tempfile.mkdtemp(prefix="lab-grade-run-"))
+    fifo = None
     try:
         inside = Path("/tmp") if gbox.box.mode == "bubblewrap" else tmp
-        env = dict(env, HOME=str(inside), TMPDIR=str(inside))
+        fifo = records.RecordFifo(tmp, inside)
+        env = dict(env, HOME=str(inside), TMPDIR=str(inside), **fifo.env)
         limits = Limits(wall=timeout, cpu=int(timeout * max(1, cpus)) + 10, memory=None,
                         fsize=256 << 20, nproc=512, ram=TEST_RAM)
         res = gbox.box.run(command + [f"--out={inside / report_name}"],
@@ -250,6 +254,8 @@ def run_checkpoint(gbox: GradingBox, command: list[str], report_name: str, cwd: 
             report = read_inside(tmp, tmp / report_name, MAX_REPORT)
         except OSError:
             report = None
-        return res, report
+        return res, report, fifo.drain()
     finally:
+        if fifo is not None:
+            fifo.close()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -32,15 +33,31 @@ from ..course import CHECKPOINTS, ROOT, CTestEntry, ctest_listing
 from ..cpus import usable_cpus
 from ..results import (INCONCLUSIVE_ADVICE, NOT_RUN_EXIT_CODE, RERUNS_OF_INCONCLUSIVE, Status,
                        TestResult, not_run_status)
+from . import imports, records
+from .archive import read_inside
 from .confine import TEST_RAM, GradingBox, run_checkpoint
+from .sandbox import Limits
+from .symbolize import symbolize
+from .tsanprobe import tsan_prefix
 
 SANITIZER_OPTIONS_FILE = CHECKPOINTS / "common" / "sanitizer_options.json"
+TOOL_LIMITS = Limits(wall=60, cpu=60, memory=2 << 30, fsize=64 << 20, nproc=16)
+MAX_TOOL_OUTPUT = 64 << 20
 
 def sanitizer_env() -> dict[str, str]:
-    """The options main.cpp compiles in, set explicitly so that nothing can weaken them."""
+    """The options main.cpp compiles in, set explicitly so that nothing can weaken them; plus
+    symbolize=0: the seccomp filter of a graded run refuses the symbolizer's fork and exec, so
+    the grader symbolizes reports itself (symbolize.py)."""
     data = json.loads(SANITIZER_OPTIONS_FILE.read_text())
-    return {"TSAN_OPTIONS": data["tsan"], "ASAN_OPTIONS": data["asan"],
-            "UBSAN_OPTIONS": data["ubsan"]}
+    return {"TSAN_OPTIONS": data["tsan"] + ":symbolize=0",
+            "ASAN_OPTIONS": data["asan"] + ":symbolize=0",
+            "UBSAN_OPTIONS": data["ubsan"] + ":symbolize=0"}
+
+
+def sanitizer_exit_code() -> int:
+    """The exit code TSan ends a run with after its first report (sanitizer_options.json)."""
+    found = re.search(r"(?:^|:)exitcode=(\d+)", sanitizer_env()["TSAN_OPTIONS"])
+    return int(found.group(1)) if found else 66
 
 
 def cpu_count() -> int:
@@ -150,30 +167,21 @@ def run_once(gbox: GradingBox, spec: CTestEntry, test_name: str, slug: str,
              timeout: float) -> Run:
     """Runs one checkpoint once and decides from the exit status, the output and doctest's own
     report whether it really passed."""
-    result = _run_once(gbox, spec, test_name, slug, timeout, [])
-    if result.status is Status.ERROR and shutil.which("setarch"):
-        # TSan (clang < 18) cannot start when the kernel randomizes mmap with more bits than
-        # its memory layout allows (vm.mmap_rnd_bits > 28), which a container cannot change:
-        # run the test without address-space randomization instead.
-        result = _run_once(gbox, spec, test_name, slug, timeout,
-                           ["setarch", os.uname().machine, "-R"])
-    if result.status is Status.ERROR:
-        raise LabError("ThreadSanitizer cannot start on this machine (\"unexpected memory "
-                       "mapping\"): run `sudo sysctl -w vm.mmap_rnd_bits=28` first")
-    return result
+    # Whether TSan needs `setarch -R` here is the grader's own probe's decision, never the
+    # run's output (tsanprobe.py).
+    return _run_once(gbox, spec, test_name, slug, timeout, tsan_prefix())
 
 
 def _judge(proc_code: int, output: str, seconds: float,
-           verdict: tuple[bool, str, list[str]], paths: feedback.Paths) -> Run:
-    """The run's status from its exit code, its output and the verified report."""
+           verdict: tuple[bool, str, list[str]], paths: feedback.Paths,
+           record: tuple[records.Record | None, str], test_name: str, slug: str) -> Run:
+    """The run's status from its exit code, its output, the verified report and the harness's
+    record (records.py): only the record can make a run pass or inconclusive."""
     ok, why, failures = verdict
-    if "ThreadSanitizer: unexpected memory mapping" in output:
-        return Run(Status.ERROR, "ThreadSanitizer could not start", feedback.tail(output),
-                   seconds)
-    if proc_code != 0 and feedback.has_model_report(output):   # a violated model's history
-        return Run(Status.FAILED, feedback.model_headline(output, paths),
-                   feedback.model_excerpt(output, paths), seconds)
-    if feedback.has_sanitizer_report(output):
+    rec, rec_why = record
+    # A report counts as the sanitizer's when the process ended with the sanitizer's exit
+    # code (halt_on_error): printed report text alone relabels nothing.
+    if feedback.has_sanitizer_report(output) and proc_code == sanitizer_exit_code():
         return Run(Status.SANITIZER, feedback.sanitizer_headline(output, proc_code),
                    feedback.sanitizer_excerpt(output, paths, headline=False), seconds)
     if proc_code < 0:
@@ -182,11 +190,21 @@ def _judge(proc_code: int, output: str, seconds: float,
         return Run(Status.CRASH, f"crashed ({name})",
                    "\n".join(failures) or feedback.tail(output), seconds)
     if proc_code == NOT_RUN_EXIT_CODE:
-        if not_run_status(output) is Status.INCONCLUSIVE:
+        if rec is not None and rec.verdict == "not-run" and rec.kind == "inconclusive" \
+                and rec.started == 1 and rec.name == test_name \
+                and not_run_status(output) is Status.INCONCLUSIVE:
             return Run(Status.INCONCLUSIVE, INCONCLUSIVE_ADVICE, feedback.tail(output), seconds)
-        return Run(Status.FAILED, "the test said it was skipped (exit 77), but this machine "
-                   "has what it needs: the grader decides skips itself", feedback.tail(output),
-                   seconds)
+        if rec is not None and rec.verdict == "not-run":
+            return Run(Status.FAILED, "the test said it was skipped (exit 77), but this "
+                       "machine has what it needs: the grader decides skips itself",
+                       feedback.tail(output), seconds)
+        return Run(Status.FAILED, "exit code 77 (\"not run\"), but the test harness did not "
+                   "record it: " + (rec_why or "its record says the test " + rec.verdict),
+                   "\n".join(failures) or feedback.tail(output), seconds)
+    if proc_code > 0 and feedback.has_model_report(output):
+        # A violated model's history (a failure either way: the text can only cost points).
+        return Run(Status.FAILED, feedback.model_headline(output, paths),
+                   feedback.model_excerpt(output, paths), seconds)
     if proc_code != 0:
         detail = "\n".join(failures) or failure_summary(output)
         return Run(Status.FAILED if failures else Status.CRASH,
@@ -194,6 +212,11 @@ def _judge(proc_code: int, output: str, seconds: float,
     if not ok:
         return Run(Status.NO_REPORT if "report" in why else Status.FAILED, why,
                    "\n".join(failures) or feedback.tail(output), seconds)
+    if rec is None:
+        return Run(Status.NO_REPORT, rec_why, feedback.tail(output), seconds)
+    passed, why = records.verdict(rec, test_name, slug)
+    if not passed:
+        return Run(Status.FAILED, why, feedback.tail(output), seconds)
     return Run(Status.PASSED, seconds=seconds)
 
 
@@ -207,7 +230,11 @@ def _run_once(gbox: GradingBox, spec: CTestEntry, test_name: str, slug: str, tim
     command = prefix + spec.command + [f"--rand-seed={nonce}", "--reporters=xml",
                                        "--no-colors=true", "--no-breaks=true"]
     env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", **sanitizer_env()}
-    res, report = run_checkpoint(gbox, command, name, spec.cwd, timeout, env, cpu_count())
+    res, report, fifo = run_checkpoint(gbox, command, name, spec.cwd, timeout, env,
+                                       cpu_count())
+    output = res.output
+    if res.returncode == sanitizer_exit_code() and feedback.has_sanitizer_report(output):
+        output = symbolize(output, Path(exe), lambda argv: _in_box(gbox, argv))
     if res.timed_out:
         return Run(Status.TIMEOUT, f"timed out after {timeout:g} s (an endless loop, a "
                    "deadlock or a thread that never stops?)", feedback.tail(res.output),
@@ -221,9 +248,31 @@ def _run_once(gbox: GradingBox, spec: CTestEntry, test_name: str, slug: str, tim
         if report is not None:
             path.write_bytes(report)
         verdict = verify_report(path, exe, test_name, slug, nonce)
-    return _judge(res.returncode, res.output, res.seconds, verdict,
+    return _judge(res.returncode, output, res.seconds, verdict,
                   feedback.Paths(ROOT, gbox.track, "starter",
-                                 feedback.source_reader(ROOT, gbox.track)))
+                                 feedback.source_reader(ROOT, gbox.track)),
+                  records.parse(fifo, nonce), test_name, slug)
+
+
+def _in_box(gbox: GradingBox, argv: list[str]) -> str | None:
+    """Runs a binutils-like tool (llvm-symbolizer, nm) on what the student's code built, in
+    the sandbox; its standard output, through a file (the output of a run is capped), or None
+    when it failed."""
+    tmp = Path(tempfile.mkdtemp(prefix="lab-grade-tool-"))
+    try:
+        gbox.box.writable(tmp)
+        inside = "/tmp" if gbox.box.mode == "bubblewrap" else str(tmp)
+        res = gbox.box.run(["/bin/sh", "-c", f'"$@" > {inside}/out', "sh", *argv],
+                           ro=[gbox.build_dir, gbox.track], rw=[], tmp=tmp, cwd=gbox.build_dir,
+                           limits=TOOL_LIMITS, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+        if not res.ok:
+            return None
+        try:
+            return read_inside(tmp, tmp / "out", MAX_TOOL_OUTPUT).decode("utf-8", "replace")
+        except OSError:
+            return None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def manifest_command(tree: Tree, r: TestResult, spec: CTestEntry | None) -> CTestEntry | None:
@@ -269,6 +318,8 @@ class VerifiedRunner:
         if self.gbox is None:
             raise LabError("grade runs checkpoints only in its sandbox (confine.GradingBox)")
         self.gbox.seal()            # from here on student code runs: the build is read-only
+        if self.rules:
+            self._check_imports(tree, results)
 
         def one(r: TestResult) -> None:
             found = self.gbox.startup.get(r.milestone.label) if self.rules else None
@@ -284,6 +335,18 @@ class VerifiedRunner:
         else:
             for r in results:
                 one(r)
+
+    def _check_imports(self, tree: Tree, results: list[TestResult]) -> None:
+        """The linked-symbol rule (imports.py): its findings zero the milestone like the
+        build's code-before-main findings (gbox.startup)."""
+        for m in {r.milestone.label: r.milestone for r in results}.values():
+            needed = imports.undefined_symbols(imports.objects(tree.build_dir, m.label),
+                                               lambda argv: _in_box(self.gbox, argv))
+            found = imports.findings(m, needed, self.gbox.own_files) if needed is not None \
+                else [f"starter/{m.slug}: the grader could not list the symbols its code "
+                      "links against (nm failed); re-grade"]
+            if found:
+                self.gbox.startup.setdefault(m.label, []).extend(found)
 
     def _grade_one(self, r: TestResult, spec: CTestEntry | None, cpus: int,
                    deadline: float) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..commands import Command, add_commands
 from ..grade import batch
-from . import export, gradescope, grading_cases, selftest, stress, ta_guide
+from . import export, grade_imports, gradescope, grading_cases, selftest, stress, ta_guide
 
 COMMANDS = [
     Command("selftest", "Instructor: prove solutions pass, starters fail, mutants die.",
@@ -13,6 +13,9 @@ COMMANDS = [
     Command("grade-selftest",
             "Instructor: grade the adversarial submissions; each score must be exact.",
             grading_cases.add_grade_selftest_arguments, grading_cases.run_grade_selftest),
+    Command("grade-imports", "Instructor: rebuild the grader's per-milestone allow-list of "
+            "linked symbols (checkpoints/common/imports.json) from the starter and solutions.",
+            grade_imports.add_grade_imports_arguments, grade_imports.run_grade_imports),
     Command("stress", "Instructor: run every concurrency checkpoint of the solutions many "
             "times beside CPU hogs; none may fail.",
             stress.add_stress_arguments, stress.run_stress),

@@ -189,6 +189,12 @@ def _one_heading(folder: Path) -> list[str]:
     return problems
 
 
+def _points(milestones: list[Milestone], slug: str) -> int:
+    """A milestone's full main score (stretch points are counted apart)."""
+    m = next(m for m in milestones if m.slug == slug)
+    return sum(t.points for t in m.tests if not t.stretch)
+
+
 def cases(milestones: list[Milestone], case_type) -> list:
     """The adversarial cases, as grading_cases.Case objects (case_type)."""
     slugs = {m.slug: m.number for m in milestones}
@@ -197,6 +203,15 @@ def cases(milestones: list[Milestone], case_type) -> list:
     one = [slugs[M1]]
     zero = lambda ms: {slugs[M1]: 0}  # noqa: E731
     Case = case_type
+
+    def _rules_on_and_off(attack: str, how: str, fixture: str, harness_says: str) -> list:
+        """An attack that ends the process through errx(), which the linked-symbol rule
+        refuses; graded again with the rules off, the harness's record alone must stop it."""
+        return [Case(f"attack: {attack}, {how}", _with(fixture), zero, only=one,
+                     mentions=[("summary.md", "'errx' (linked)")]),
+                Case(f"attack: {attack} (rules off: the harness's record)", _with(fixture),
+                     zero, only=one, tamper_rules=False, failing_mention=harness_says)]
+
     result = [
         Case("attack: lexer confusion (digit separator hides #undef CHECK)",
              _with("lexer_digit_separator"), zero, only=one,
@@ -240,6 +255,24 @@ def cases(milestones: list[Milestone], case_type) -> list:
              mentions=[("summary.md", "name clash")]),
         Case("attack: Markdown injection through a file name", _markdown, zero, only=one,
              verify=_one_heading),
+        # A report forged from inside the test process, locks the rules did not see, and a
+        # process that decides what the grader believes (docs/grading.md, "Threat model").
+        *_rules_on_and_off("report forged through its descriptor", "errx() exit",
+                           "forged_report_through_descriptor",
+                           "ended before the test harness finished"),
+        Case("attack: lock named without std:: (using namespace std, namespace alias)",
+             _with("lock_using_namespace_std"), zero, only=one,
+             mentions=[("summary.md", "'mutex'"), ("summary.md", "'sx::unique_lock'")]),
+        Case("attack: POSIX semaphore as a lock", _with("lock_posix_semaphore"), zero,
+             only=one, mentions=[("summary.md", "'sem_t'")]),
+        Case("attack: lock from atomic<bool> exchange plus wait/notify",
+             _with("lock_wait_notify"), zero, only=one,
+             mentions=[("summary.md", "notify_one")]),
+        Case("attack: a printed 'ThreadSanitizer: unexpected memory mapping' line",
+             _with("fake_tsan_cannot_start"), lambda ms: {slugs[M1]: _points(ms, M1)},
+             only=one),
+        *_rules_on_and_off("inconclusive claimed by the process", "errx(77) exit",
+                           "fake_inconclusive", "the test harness did not record it"),
     ]
     result += adversarial_env.cases(Case, zero, one, _with, _starter, _cli)
     if "06-ordering-benchmarks" in slugs:
