@@ -240,12 +240,19 @@ class GradeTest(unittest.TestCase):
     def test_the_grader_reports_a_violated_model_with_the_same_timeline(self):
         from labtool.grade.runner import _judge
         from labtool.results import Status
+        from labtool.grade.records import Record
         raw = fixture("harness_m2_relaxed_error")
-        run = _judge(1, raw, 0.2, (False, "the report says a test case failed", []), HARNESS)
+        name, slug = "m2/model: no snapshot shows more errors than requests", "02-relaxed-metrics"
+        run = _judge(1, raw, 0.2, (False, "the report says a test case failed", []), HARNESS,
+                     (None, "no record"), name, slug)
         self.assertIs(run.status, Status.FAILED)
         self.assertEqual(run.reason, fb.one_line(raw, HARNESS))
         self.assertEqual(run.detail, fb.failure_detail(raw, HARNESS))
-        passed = _judge(0, raw, 0.2, (True, "", []), HARNESS)   # printed, but it passed
+        # Printed, but the harness recorded a pass: the printed history relabels nothing.
+        record = Record(verdict="ran", kind="", filter_on=True, started=1, cases=1,
+                        cases_failed=0, asserts=1, asserts_failed=0, exception=False, result=0,
+                        name=name, file=f"checkpoints/{slug}/model_metrics_collector.cpp")
+        passed = _judge(0, raw, 0.2, (True, "", []), HARNESS, (record, ""), name, slug)
         self.assertIs(passed.status, Status.PASSED)
 
 
