@@ -88,7 +88,8 @@ class IntervalRecorder {
   // were inside record() when it flipped the phase.
   [[nodiscard]] HistogramSnapshot take_interval() {
     // TODO: the contract above: a new interval begins, and the returned one is read only when no
-    // writer can still be adding to it (interval-recorder.md, "The phaser" and "Why each order").
+    // writer can still be adding to it (interval-recorder.md, "The phaser" and
+    // "The hand-overs").
     // Questions: in which order must the reader switch the active buffer and flip the phase, and
     // what could a writer that enters between the two do in the other order? How does the flip
     // tell the reader how many writers it has to wait for, and what must that wait guarantee
