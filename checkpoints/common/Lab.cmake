@@ -15,7 +15,7 @@
 #   mN_checkpoints   one doctest executable, warnings + sanitizers on;
 #   mN_plain         with PLAIN_TESTS: a second one without sanitizers (timing-sensitive
 #                    experiments that TSan would distort);
-#   mN_models        with MODEL_TESTS: the model checkpoints, the student's unchanged headers
+#   mN_model_checks      with MODEL_TESTS: the model checkpoints, the student's unchanged headers
 #                    compiled against Relacy (Debian relacy-dev) through the stand-in <atomic>
 #                    of checkpoints/common/relacy/ (first on the include path), without
 #                    sanitizers and never linked with the sanitized objects (std::atomic has
@@ -109,7 +109,7 @@ function(lab_test_case_names out)
   set(${out} "${names}" PARENT_SCOPE)
 endfunction()
 
-# The model checkpoints' executable (see mN_models above). Relacy is a Debian package
+# The model checkpoints' executable (see mN_model_checks above). Relacy is a Debian package
 # (relacy-dev); without it the executable is a stub whose every test fails saying so.
 find_path(LAB_RELACY_INCLUDE_DIR relacy/relacy.hpp)
 function(lab_model_executable exe track_lib)
@@ -220,11 +220,11 @@ function(lab_milestone)
   set(case_runners "")
   set(sanitized "")
   if(ARG_MODEL_TESTS)
-    lab_model_executable(${label}_models ${lib} ${ARG_MODEL_TESTS})
+    lab_model_executable(${label}_model_checks ${lib} ${ARG_MODEL_TESTS})
     lab_test_case_names(names ${ARG_MODEL_TESTS})
     foreach(name IN LISTS names)
       list(APPEND case_names "${name}")
-      list(APPEND case_runners ${label}_models)
+      list(APPEND case_runners ${label}_model_checks)
     endforeach()
   endif()
   foreach(kind IN ITEMS checkpoints plain)

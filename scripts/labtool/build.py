@@ -78,7 +78,7 @@ class BuildResult:
     ok: bool
     output: str = ""
     blocked_by: list[int] = field(default_factory=list)   # broken dependencies: not built
-    # The milestone's model executable (mN_models), built after its other targets compiled;
+    # The milestone's model executable (mN_model_checks), built after its other targets compiled;
     # None when the milestone has none (or they did not compile).
     models: "BuildResult | None" = None
 
@@ -183,8 +183,8 @@ class Tree:
             results[m.number] = self.build(targets, jobs=jobs)
             # Apart: a header the model cannot compile (a thread_local, say) fails the model
             # tests only, with the compiler's "not modelled" line.
-            if results[m.number].ok and f"{m.label}_models" in known:
-                results[m.number].models = self.build([f"{m.label}_models"], jobs=jobs)
+            if results[m.number].ok and f"{m.label}_model_checks" in known:
+                results[m.number].models = self.build([f"{m.label}_model_checks"], jobs=jobs)
         return results
 
 

@@ -41,7 +41,7 @@ class Test:
     stretch: bool = False
     on_timeout: str = ""
     timeout: float | None = None
-    # A model checkpoint (mN_models: the code under Relacy, built apart from the sanitized
+    # A model checkpoint (mN_model_checks: the code under Relacy, built apart from the sanitized
     # executables, so code the model cannot compile costs only these tests).
     model: bool = False
     # What the test exists to catch: the `// Catches:` comment that opens its TEST_CASE in the

@@ -276,9 +276,11 @@ def list_rows(milestones: list[Milestone]) -> list[list[str]]:
         main = [f for f in m.files if f not in m.stretch_files]
         rows.append([f"{m.number:02d}", m.title, ", ".join(f"starter/{m.slug}/{f}" for f in main),
                      f"lessons/{m.slug}/README.md", str(m.max_points)])
+        # The manifest gives stretch points per milestone, not per exercise.
+        shared = f" (its {len(m.stretch_files)} stretch exercises)" if len(m.stretch_files) > 1 else ""
         for name in m.stretch_files:
             rows.append([f"{m.number:02d}", f"stretch: {name}", f"starter/{m.slug}/{name}",
-                         m.stretch_lesson(name), f"+{m.stretch_points} stretch points"])
+                         m.stretch_lesson(name), f"+{m.stretch_points} stretch points{shared}"])
     return rows
 
 

@@ -57,7 +57,9 @@ class Manifest(unittest.TestCase):
         self.assertEqual(found, {
             "04-cas-min-max/rate_limiter.hpp": "lessons/04-cas-min-max/rate-limiter.md",
             "06-ordering-benchmarks/replicated_counter.hpp":
-                "lessons/06-ordering-benchmarks/replicated-counter.md"})
+                "lessons/06-ordering-benchmarks/replicated-counter.md",
+            "06-ordering-benchmarks/interval_recorder.hpp":
+                "lessons/06-ordering-benchmarks/interval-recorder.md"})
 
 
 class Scoring(unittest.TestCase):
@@ -160,15 +162,22 @@ class List(unittest.TestCase):
             ["01", "stretch: extra.hpp", "starter/01-some-thing/extra.hpp",
              "lessons/01-some-thing/extra.md", "+3 stretch points"]])
 
-    def test_the_course_list_shows_both_stretch_lessons(self):
+    def test_the_course_list_shows_every_stretch_lesson(self):
         rows = student.list_rows(load_milestones())
         stretch = [(r[0], r[2], r[3]) for r in rows if r[1].startswith("stretch")]
         self.assertEqual(stretch, [
             ("04", "starter/04-cas-min-max/rate_limiter.hpp",
              "lessons/04-cas-min-max/rate-limiter.md"),
             ("06", "starter/06-ordering-benchmarks/replicated_counter.hpp",
-             "lessons/06-ordering-benchmarks/replicated-counter.md")])
+             "lessons/06-ordering-benchmarks/replicated-counter.md"),
+            ("06", "starter/06-ordering-benchmarks/interval_recorder.hpp",
+             "lessons/06-ordering-benchmarks/interval-recorder.md")])
         self.assertFalse(any("rate_limiter" in r[2] for r in rows if not r[1].startswith("str")))
+
+    def test_points_shared_by_several_stretch_exercises_say_so(self):
+        (m,) = _milestones(_manifest(stretch_lessons={"main.hpp": "a.md", "extra.hpp": "b.md"}))
+        points = [r[4] for r in student.list_rows([m]) if r[1].startswith("stretch")]
+        self.assertEqual(points, ["+3 stretch points (its 2 stretch exercises)"] * 2)
 
 
 if __name__ == "__main__":

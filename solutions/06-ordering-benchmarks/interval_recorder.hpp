@@ -21,11 +21,12 @@
 // read-modify-write is one instruction, as on x86-64 and AArch64 with LSE), and only the reader
 // ever waits, for at most the writers that were already inside record().
 //
-// What a take_interval() promises: every record() call lands in exactly one interval; an
-// interval holds every record() that returned before the take_interval() call began and none
-// that began after it returned; within an interval, the counts and the sum describe the same set
-// of observations (nothing torn); and whatever a writer did before record(v) is visible to the
-// thread whose take_interval() holds v. One reader at a time: calls of take_interval() must not
+// What a take_interval() promises: every record() call lands in exactly one interval; a
+// record() that happens before a take_interval() call (same thread, or a thread that
+// synchronized with the caller, e.g. one it joined) is in that interval or an earlier one, and a
+// record() that the call happens before is in a later one; within an interval, the counts and
+// the sum describe the same set of observations (nothing torn); and whatever a writer did before
+// record(v) is visible to the thread whose take_interval() holds v. One reader at a time: calls of take_interval() must not
 // overlap (one exporter thread, or callers that serialize them).
 //
 // lessons/06-ordering-benchmarks/interval-recorder.md explains the phaser, why each order is
@@ -120,9 +121,9 @@ class IntervalRecorder {
     // the retired buffer; writers of the new phase cannot.
     // order: acquire: pairs with each writer's release when it leaves, so their adds to the
     // retired buffer happen before the reads below.
-    for (unsigned spins = 0; left_[old_phase].count.load(std::memory_order_acquire) != entered;
-         ++spins) {
-      if (spins >= kSpinsBeforeYield) std::this_thread::yield();  // a writer was preempted
+    for (unsigned polls = 0; left_[old_phase].count.load(std::memory_order_acquire) != entered;
+         ++polls) {
+      if (polls >= kPollsBeforeYield) std::this_thread::yield();  // a writer was preempted
     }
 
     // Solution: nobody writes the retired buffer now: read it and clear it for its next turn.
@@ -149,7 +150,7 @@ class IntervalRecorder {
  private:
   static constexpr unsigned kPhaseShift = 63;
   static constexpr std::uint64_t kCountMask = (std::uint64_t{1} << kPhaseShift) - 1;
-  static constexpr unsigned kSpinsBeforeYield = 64;
+  static constexpr unsigned kPollsBeforeYield = 64;
 
   // One interval's data: N + 1 bucket counts and the sum, on lines of their own.
   struct alignas(64) Buffer {

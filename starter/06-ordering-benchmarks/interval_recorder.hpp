@@ -22,11 +22,12 @@
 // read-modify-write is one instruction, as on x86-64 and AArch64 with LSE), and only the reader
 // ever waits, for at most the writers that were already inside record().
 //
-// What a take_interval() promises: every record() call lands in exactly one interval; an
-// interval holds every record() that returned before the take_interval() call began and none
-// that began after it returned; within an interval, the counts and the sum describe the same set
-// of observations (nothing torn); and whatever a writer did before record(v) is visible to the
-// thread whose take_interval() holds v. One reader at a time: calls of take_interval() must not
+// What a take_interval() promises: every record() call lands in exactly one interval; a
+// record() that happens before a take_interval() call (same thread, or a thread that
+// synchronized with the caller, e.g. one it joined) is in that interval or an earlier one, and a
+// record() that the call happens before is in a later one; within an interval, the counts and
+// the sum describe the same set of observations (nothing torn); and whatever a writer did before
+// record(v) is visible to the thread whose take_interval() holds v. One reader at a time: calls of take_interval() must not
 // overlap (one exporter thread, or callers that serialize them).
 //
 // lessons/06-ordering-benchmarks/interval-recorder.md explains the phaser, why each order is
@@ -88,7 +89,8 @@ class IntervalRecorder {
   // were inside record() when it flipped the phase.
   [[nodiscard]] HistogramSnapshot take_interval() {
     // TODO: the contract above: a new interval begins, and the returned one is read only when no
-    // writer can still be adding to it (interval-recorder.md, "The phaser" and "Why each order").
+    // writer can still be adding to it (interval-recorder.md, "The phaser" and
+    // "The hand-overs").
     // Questions: in which order must the reader switch the active buffer and flip the phase, and
     // what could a writer that enters between the two do in the other order? How does the flip
     // tell the reader how many writers it has to wait for, and what must that wait guarantee

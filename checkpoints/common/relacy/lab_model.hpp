@@ -1,4 +1,4 @@
-// lab_model.hpp: the support of the model checkpoints (mN_models executables).
+// lab_model.hpp: the support of the model checkpoints (mN_model_checks executables).
 //
 // A model checkpoint runs a small test of the student's own, unchanged header under Relacy,
 // which explores the interleavings and the values each load may read under the C++ memory

@@ -38,8 +38,12 @@ struct lab_model_mutex {
 
 template <typename... M>
 struct lab_model_lock {
-  template <typename... Args>
-  explicit lab_model_lock(Args&&...) {
+  template <typename A>
+  explicit lab_model_lock(A&, LAB_MODEL_POS_PARAMS) {
+    lab_model_mutex::report(lab_func_, lab_file_, lab_line_);
+  }
+  template <typename A, typename B, typename... Rest>
+  lab_model_lock(A&, B&, Rest&...) {  // scoped_lock of several: the position is this file's
     lab_model_mutex::report(__builtin_FUNCTION(), __builtin_FILE(), __builtin_LINE());
   }
   void lock() {}

@@ -286,7 +286,8 @@ def manifest_command(tree: Tree, r: TestResult, spec: CTestEntry | None) -> CTes
     folder = (tree.build_dir / "checkpoints" / r.milestone.slug).resolve()
     label = r.milestone.label
     if exe.parent.resolve() != folder or exe.name not in (f"{label}_checkpoints",
-                                                          f"{label}_plain"):
+                                                          f"{label}_plain",
+                                                          f"{label}_model_checks"):
         return None
     return CTestEntry(name=spec.name, command=[str(folder / exe.name),
                                                f"--test-case={r.test.name}"],
