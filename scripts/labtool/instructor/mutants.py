@@ -154,7 +154,9 @@ def _worker(base: Path, i: int, cache: dict, selected: list[Milestone]) -> _Work
     if not cfg.ok:
         return f"CMake configure failed:\n{cfg.output[-2000:]}"
     known = tree.targets()
-    built = tree.build([t for m in selected for t in tree.milestone_targets(m, known)])
+    # The model executables too: CTest lists a test's command only once its executable exists.
+    models = [f"{m.label}_model_checks" for m in selected if f"{m.label}_model_checks" in known]
+    built = tree.build([t for m in selected for t in tree.milestone_targets(m, known)] + models)
     if not built.ok:
         return f"the solutions do not build:\n{compile_errors(built.output)}"
     runner_of = {name: Path(e.command[0]).name
