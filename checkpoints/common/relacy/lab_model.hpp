@@ -40,7 +40,7 @@
 
 #include <cstdio>
 #include <optional>
-#include <sstream>
+#include <streambuf>
 #include <string>
 
 #include <doctest/doctest.h>
@@ -117,6 +117,30 @@ inline Search bounded(rl::iteration_t iterations, const char* reason) {
   return {rl::sched_random, iterations, reason};
 }
 
+// Where Relacy writes its report. Relacy writes while its own operator new is active, so the
+// stream must not allocate (an ostringstream would grow inside libstdc++ and free through
+// Relacy's delete: a crash with g++): a fixed buffer, cut at its end.
+struct ReportBuffer : std::streambuf {
+  char text[1 << 20];
+  std::size_t length = 0;
+  int overflow(int c) override {
+    if (c != traits_type::eof() && length < sizeof text - 1) text[length++] = char(c);
+    return traits_type::not_eof(c);
+  }
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    for (std::streamsize i = 0; i < n; ++i) overflow(static_cast<unsigned char>(s[i]));
+    return n;
+  }
+};
+inline ReportBuffer& report_buffer() {
+  static ReportBuffer buffer;
+  return buffer;
+}
+inline ReportBuffer& progress_buffer() {  // Relacy's progress lines: not shown
+  static ReportBuffer buffer;
+  return buffer;
+}
+
 struct Result {
   bool violated = false;
   rl::iteration_t executions = 0;
@@ -128,8 +152,11 @@ template <typename Model>
 Result run(const Search& search) {
   todo_record() = {};
   not_modelled_record() = {};
-  std::ostringstream out;
-  std::ostringstream progress;
+  ReportBuffer& buffer = report_buffer();
+  buffer.length = 0;
+  std::ostream out(&buffer);
+  ReportBuffer& ignored = progress_buffer();
+  std::ostream progress(&ignored);
   rl::test_params params;
   params.search_type = search.kind;
   params.iteration_count = search.iterations;
@@ -142,7 +169,8 @@ Result run(const Search& search) {
     std::printf("%s\n", not_modelled_record().text);
     FAIL(not_modelled_record().text);
   }
-  return Result{!ok, params.stop_iteration, out.str()};
+  ignored.length = 0;
+  return Result{!ok, params.stop_iteration, std::string(buffer.text, buffer.length)};
 }
 
 inline const char* search_name(const Search& s) {
