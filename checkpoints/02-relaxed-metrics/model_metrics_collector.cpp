@@ -53,12 +53,18 @@ struct CountedErrorPublishes : lab_model::Suite<CountedErrorPublishes, 2> {
 }  // namespace
 
 TEST_CASE("model: no snapshot shows more errors than requests") {
+  // Catches: an order too weak for the invariant (an error count that carries nothing from its
+  // request, or a snapshot that reads the counters in an order that lets a request and its error
+  // both land between two loads); x86 hides it, the C++ memory model allows it.
   lab_model::require_holds<ErrorsNeverExceedRequests>(
       "every snapshot has errors <= requests (2 writers: request then error; 1 reader)",
       lab_model::exhaustive());
 }
 
 TEST_CASE("model: a snapshot that counts an error sees what its writer did before") {
+  // Catches: a counted error that does not publish what its writer did before it (nothing orders
+  // the writer's earlier writes before the reader that counts the error); the model reports the
+  // reader's plain read as a data race.
   lab_model::require_holds<CountedErrorPublishes>(
       "a snapshot that counts an error sees the writer's earlier writes (its data and its "
       "request)",

@@ -58,6 +58,8 @@ struct CountedObservationPublishes : lab_model::Suite<CountedObservationPublishe
 }  // namespace
 
 TEST_CASE("model: no snapshot counts an observation whose value is missing from the sum") {
+  // Catches: bucket and sum updates whose orders let a snapshot count an observation before it
+  // sees its value in the sum (the pair the lesson's till example decides).
   lab_model::require_holds<CountedValuesAreInTheSum>(
       "every snapshot's sum holds the value of every observation it counts (2 writers, "
       "1 reader)",
@@ -65,6 +67,8 @@ TEST_CASE("model: no snapshot counts an observation whose value is missing from 
 }
 
 TEST_CASE("model: a snapshot that counts an observation sees what its writer did before") {
+  // Catches: a counted observation that does not publish what its writer did before it: nothing
+  // orders record()'s earlier writes before the snapshot that counts it.
   lab_model::require_holds<CountedObservationPublishes>(
       "a snapshot that counts an observation sees the writer's earlier writes (its data and "
       "its value in the sum)",

@@ -85,6 +85,8 @@ struct RateLimiterRace : lab_model::Suite<RateLimiterRace<Limit, Prefill, NextWi
 }  // namespace
 
 TEST_CASE("model: concurrent updates never lose the minimum or the maximum") {
+  // Catches: a check-then-store update, or a compare-exchange loop that gives up after a spurious
+  // failure or keeps a stale expected value: an extreme is overwritten by a worse one.
   lab_model::require_holds<MinMaxKeepsExtremes>(
       "min() and max() keep the extremes of updates racing each other (2 threads, spurious "
       "compare_exchange_weak failures included)",
@@ -92,6 +94,8 @@ TEST_CASE("model: concurrent updates never lose the minimum or the maximum") {
 }
 
 TEST_CASE("model: BoundedCounter never exceeds its limit or goes below zero") {
+  // Catches: check-then-act: the limit (or zero) is checked in one step and the count changed in
+  // another, or a single compare-exchange attempt treated as final.
   lab_model::require_holds<BoundedStaysInBounds<true>>(
       "0 <= get() <= limit at every step, and the count is exactly the successful increments "
       "minus the successful decrements (limit 1, at 0: 2 threads increment, 1 decrements)",
@@ -103,6 +107,8 @@ TEST_CASE("model: BoundedCounter never exceeds its limit or goes below zero") {
 }
 
 TEST_CASE("model: RateLimiter admits exactly limit per window across a rollover") {
+  // Catches: window and count updated in more than one atomic step, or a rollover that lets two
+  // threads each start the new window.
   lab_model::require_holds<RateLimiterRace<1, 0, false>>(
       "two calls racing for the one slot of a fresh limiter: exactly one is admitted",
       lab_model::exhaustive());

@@ -82,6 +82,8 @@ struct GCounterMergeRaces : lab_model::Suite<GCounterMergeRaces, 2> {
 }  // namespace
 
 TEST_CASE("model: OrderedCounter acq_rel publishes what the writer did before") {
+  // Catches: an OrderedCounter that ignores its Order parameter (or loads with an order weaker
+  // than the counter's), so acq_rel publishes nothing.
   lab_model::require_holds<OrderedCounterPublishes<std::memory_order_acq_rel>>(
       "a reader whose get() sees an increment of OrderedCounter<acq_rel> sees the writer's "
       "earlier writes",
@@ -93,6 +95,8 @@ TEST_CASE("model: OrderedCounter acq_rel publishes what the writer did before") 
 }
 
 TEST_CASE("model: store buffering seq_cst and fenced never show both flags down") {
+  // Catches: a store-buffering body that does not use the orders it is instantiated with, or a
+  // fenced body whose fence cannot order an earlier store before a later load.
   lab_model::require_holds<StoreBufferingModel<metrics::SeqCstStoreBuffering>>(
       "SeqCstStoreBuffering never returns 0 on both threads (C++ forbids it)",
       lab_model::exhaustive());
@@ -102,6 +106,8 @@ TEST_CASE("model: store buffering seq_cst and fenced never show both flags down"
 }
 
 TEST_CASE("model: store buffering relaxed and release-acquire may show both flags down") {
+  // Catches: a store-buffering body that is stronger than its orders say (it ignores its template
+  // orders), so the outcome the C++ model allows can never appear.
   lab_model::require_possible<StoreBufferingModel<metrics::RelaxedStoreBuffering>>(
       "RelaxedStoreBuffering may return 0 on both threads (C++ allows it)",
       lab_model::exhaustive());
@@ -111,6 +117,8 @@ TEST_CASE("model: store buffering relaxed and release-acquire may show both flag
 }
 
 TEST_CASE("model: GCounter merges racing merges and local increments lose nothing") {
+  // Catches: a merge that raises a slot with a load and a separate store (a 'fetch_max' that is
+  // not one atomic step), so a racing merge or increment is overwritten.
   lab_model::require_holds<GCounterMergeRaces>(
       "after an increment and two merges (5 and 3 for replica 2) racing each other, the "
       "counter holds 1 + 5",
