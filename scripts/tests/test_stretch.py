@@ -59,7 +59,9 @@ class Manifest(unittest.TestCase):
             "06-ordering-benchmarks/replicated_counter.hpp":
                 "lessons/06-ordering-benchmarks/replicated-counter.md",
             "06-ordering-benchmarks/interval_recorder.hpp":
-                "lessons/06-ordering-benchmarks/interval-recorder.md"})
+                "lessons/06-ordering-benchmarks/interval-recorder.md",
+            "06-ordering-benchmarks/my_model.hpp":
+                "lessons/06-ordering-benchmarks/write-a-model.md"})
 
 
 class Scoring(unittest.TestCase):
@@ -171,7 +173,9 @@ class List(unittest.TestCase):
             ("06", "starter/06-ordering-benchmarks/replicated_counter.hpp",
              "lessons/06-ordering-benchmarks/replicated-counter.md"),
             ("06", "starter/06-ordering-benchmarks/interval_recorder.hpp",
-             "lessons/06-ordering-benchmarks/interval-recorder.md")])
+             "lessons/06-ordering-benchmarks/interval-recorder.md"),
+            ("06", "starter/06-ordering-benchmarks/my_model.hpp",
+             "lessons/06-ordering-benchmarks/write-a-model.md")])
         self.assertFalse(any("rate_limiter" in r[2] for r in rows if not r[1].startswith("str")))
 
     def test_points_shared_by_several_stretch_exercises_say_so(self):
