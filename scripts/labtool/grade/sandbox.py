@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .bwrap import bwrap_args
+from .bwrap import bwrap_args, make_reachable
 from .cgroups import CgroupLayout, RunCgroup
 from .leftovers import hand_over, remove_leftovers, take_back
 from .reaping import (Capture, alive, become_subreaper, child_pid, kill_group, kill_uid,
@@ -225,8 +225,7 @@ class Sandbox:
 
     def seal(self, path: Path, private: bool = False) -> None:
         """Makes a folder root's again, not writable by any sandbox uid (private: not even
-        readable). _run does it after every run that could write it; this is for folders a
-        grader wrote itself before."""
+        readable); for folders a grader wrote itself (_run does it after each run)."""
         if self.switches_uid:
             take_back(path, private)
 
@@ -239,9 +238,9 @@ class Sandbox:
 
         ro / rw: host paths visible to the command (read-only / writable), at the same path.
         hide: folders under an ro path that stay invisible (an empty folder in their place).
-        tmp: a host folder that is the command's /tmp (default: a private empty one).
-        Outside the bubblewrap mode, ro/rw/hide are not enforced by mounts: the sandbox uid's
-        file permissions are what protects the rest (see seal() and writable())."""
+        tmp: a host folder that is the command's /tmp (default: a private empty one). Outside
+        bubblewrap, ro/rw/hide are not mounts: the sandbox uid's file permissions protect the
+        rest (see seal() and writable())."""
         uid = self._take_uid()
         try:
             return self._run(argv, ro, rw, cwd, limits, dict(env), hide or [], tmp, uid)
@@ -256,6 +255,7 @@ class Sandbox:
             prefix = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                       "--inh-caps=-all", "--"]
         if self.mode == BUBBLEWRAP:
+            make_reachable([*ro, *rw, cwd, tmp] if uid is not None else [])
             info_r, info_w = os.pipe()
             cmd = prefix + bwrap_args(ro, rw, cwd, hide, tmp, info_w) + ["--", *argv]
             env.setdefault("TMPDIR", "/tmp")

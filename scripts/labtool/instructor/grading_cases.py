@@ -252,8 +252,11 @@ def check_reports(out: Path) -> tuple[list[str], dict]:
     try:
         root = ET.parse(out / "junit.xml").getroot()
         cases = len(list(root.iter("testcase")))
-        if cases != len(tests):
-            problems.append(f"junit.xml has {cases} test cases, results.json {len(tests)}")
+        # results.json also lists a visible "Hand-in: ..." entry per file not taken (Gradescope)
+        checkpoints = [t for t in tests if not str(t.get("name", "")).startswith("Hand-in:")]
+        if cases != len(checkpoints):
+            problems.append(f"junit.xml has {cases} test cases, results.json "
+                            f"{len(checkpoints)} checkpoints")
     except ET.ParseError as exc:
         problems.append(f"junit.xml does not parse: {exc}")
     if not (out / "summary.md").read_text().startswith("## Grade"):
@@ -343,7 +346,13 @@ def run_suite(build_root: Path, only: str | None = None) -> list[tuple[str, bool
         info(f"{ok_or_fail(ok)} {case.name}: {detail}")
         return case.name, ok, detail
 
-    return in_parallel(works, selected, one)
+    # A setpriv grading closes the course's build/ to other users but the way to its own work
+    # folder (privacy.py), which would close the other worker's tree under its feet: those
+    # cases run alone, after the others.
+    alone = [c for c in selected if c.name.startswith("attack: setpriv")]
+    together = [c for c in selected if c not in alone]
+    results = in_parallel(works, together, one) if together else []
+    return results + [one(works[0], c) for c in alone]
 
 
 def add_grade_selftest_arguments(p) -> None:
