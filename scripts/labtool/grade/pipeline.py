@@ -80,11 +80,18 @@ def _grade(given: Path, work: Path, opts: Options, all_ms: list[Milestone],
            graded: list[Milestone], report: Report) -> None:
     work.mkdir(parents=True, exist_ok=True)
     with open(work / ".lock", "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise LabError(f"another grading is using {work}; give this one its own --work DIR") \
-                from exc
+        # A grading that just ended may still be letting go of the folder (its last sandboxed
+        # processes being reaped): wait a little before calling it a clash.
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError as exc:
+                if time.monotonic() > deadline:
+                    raise LabError(f"another grading is using {work}; give this one its own "
+                                   "--work DIR") from exc
+                time.sleep(0.5)
         _grade_locked(given, work, opts, all_ms, graded, report)
 
 
