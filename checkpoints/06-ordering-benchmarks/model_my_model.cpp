@@ -53,9 +53,13 @@ TEST_CASE("model: your mailbox model holds on the correct mailbox and catches bo
   lab_model::require_possible<metrics::MailboxModel<course_mailbox::SendMissesAnOrder>>(
       "your model finds a violation on the mailbox whose send() misses an order (a model that "
       "passes on it does not check what a consumer that saw the flag relies on)",
-      lab_model::exhaustive());
+      lab_model::exhaustive(),
+      "what does your model assert about the payload once the flag was seen, and do its threads "
+      "run send() and a read at the same time?");
   lab_model::require_possible<metrics::MailboxModel<course_mailbox::ReadyMissesAnOrder>>(
       "your model finds a violation on the mailbox whose ready() misses an order (a model that "
       "passes on it does not check what a consumer that saw the flag relies on)",
-      lab_model::exhaustive());
+      lab_model::exhaustive(),
+      "what does your model assert about the payload once the flag was seen, and do its threads "
+      "run send() and a read at the same time?");
 }

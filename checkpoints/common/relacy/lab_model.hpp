@@ -193,14 +193,17 @@ void require_holds(const char* property, const Search& search) {
 }
 
 // The model must find an execution where the property fails: the C++ memory model allows the
-// outcome (e.g. store buffering's r1 == r2 == 0 with relaxed orders).
+// outcome (e.g. store buffering's r1 == r2 == 0 with relaxed orders). `question` is what the
+// failure asks the student (the default fits a model of the student's code; a model the
+// student wrote asks about the model).
 template <typename Model>
-void require_possible(const char* outcome, const Search& search) {
+void require_possible(const char* outcome, const Search& search,
+                      const char* question = "are the orders stronger than asked for?") {
   const Result r = run<Model>(search);
   if (!r.violated) {
     std::printf("model: %s\n", outcome);
     FAIL("model: " << std::string(outcome) << " -- the C++ memory model allows it, but no execution of "
-                   << r.executions << " showed it: are the orders stronger than asked for?");
+                   << r.executions << " showed it: " << std::string(question));
   }
   CHECK(r.violated);  // an assertion that ran: the grader's record needs at least one
   MESSAGE("model: " << std::string(outcome) << ": found in execution " << r.executions);

@@ -54,6 +54,7 @@ template <typename... Args>
 lab_model_lock(Args&...) -> lab_model_lock<Args...>;
 
 struct lab_model_thread {
+  using id = thread::id;  // the real one (this header comes before the renaming)
   template <typename F, typename... Args>
   explicit lab_model_thread(F&&, Args&&...) {
     ::lab_model::not_modelled("std::thread", "a model starts its threads itself; call the code",
@@ -64,5 +65,23 @@ struct lab_model_thread {
   void join() {}
   void detach() {}
 };
+
+// std::this_thread in the student's code. yield() is Relacy's yield: a spinning thread tells
+// the scheduler to run another one instead of exploring the same poll again (its step shows in
+// a history as "yield(1)" at the student's line); sleep_for/sleep_until too, as a model has no
+// clock. get_id() is not modelled.
+namespace lab_model_this_thread {
+inline void yield(LAB_MODEL_POS_PARAMS) noexcept { ::rl::yield(1, LAB_MODEL_POS); }
+template <typename Duration>
+void sleep_for(const Duration&, LAB_MODEL_POS_PARAMS) { ::rl::yield(1, LAB_MODEL_POS); }
+template <typename TimePoint>
+void sleep_until(const TimePoint&, LAB_MODEL_POS_PARAMS) { ::rl::yield(1, LAB_MODEL_POS); }
+inline thread::id get_id(LAB_MODEL_POS_PARAMS) {
+  ::lab_model::not_modelled("std::this_thread::get_id()",
+                            "a model's threads are numbered by run(thread)", lab_func_,
+                            lab_file_, lab_line_);
+  return {};
+}
+}  // namespace lab_model_this_thread
 
 }  // namespace std

@@ -15,6 +15,7 @@
 #define shared_lock lab_model_lock
 #define thread lab_model_thread
 #define jthread lab_model_thread
+#define this_thread lab_model_this_thread
 // Relacy runs every modelled thread as a fiber of ONE OS thread: a thread_local would be one
 // object for all of them. This does not compile, and the error names the line.
 #define thread_local LAB_NOT_MODELLED_thread_local_relacy_runs_threads_as_fibers_of_one_OS_thread

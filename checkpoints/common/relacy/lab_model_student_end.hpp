@@ -10,4 +10,5 @@
 #undef shared_lock
 #undef thread
 #undef jthread
+#undef this_thread
 #undef thread_local

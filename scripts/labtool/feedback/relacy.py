@@ -38,8 +38,11 @@ RESULTS = {
     "RESOURCE LEAK": "an atomic or another resource was never destroyed",
     "ACCESS TO UNINITIALIZED VARIABLE": "a variable was read before anything stored to it",
     "DEADLOCK": "every thread is blocked (a deadlock)",
-    "LIVELOCK": "the threads run forever without progress (a livelock: a loop that waits for "
-                "something that never happens?)",
+    "LIVELOCK": "the threads ran thousands of steps without finishing (a livelock: a loop "
+                "that waits for something that never happens? A loop that polls an atomic is "
+                "explored reading a stale value again and again: does it call "
+                "std::this_thread::yield() between polls, which tells the model to run another "
+                "thread?)",
     "INCONSISTENT TEST SUITE": "the model itself is inconsistent",
 }
 _RESULT_LINE = re.compile(r"^(?P<result>" + "|".join(re.escape(r) for r in RESULTS)
