@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from ..commands import Command, add_commands
 from ..grade import batch
-from . import export, grade_imports, gradescope, grading_cases, selftest, stress, ta_guide
+from . import (export, feedback_times, grade_imports, gradescope, grading_cases, selftest, stress,
+               ta_guide)
 
 COMMANDS = [
     Command("selftest", "Instructor: prove solutions pass, starters fail, mutants die.",
@@ -27,6 +28,9 @@ COMMANDS = [
     Command("ta-guide", "Instructor: check (or --write) the per-milestone tables of "
             "docs/ta-guide.md against the manifests and mutants.", ta_guide.add_arguments,
             ta_guide.run),
+    Command("feedback-times", "Instructor: how long a student waits for `check N` (first "
+            "check from a fresh clone of the release, re-check after an edit), as a table.",
+            feedback_times.add_arguments, feedback_times.run),
     Command("gradescope-package",
             "Instructor: write the Gradescope autograder zip of an assignment (from the "
             "student release).", gradescope.add_arguments, gradescope.run),
