@@ -20,8 +20,9 @@
 // the counter it used last, so the usual increment is: compare an id, then add through a
 // pointer.
 //
-// There is deliberately no reset(): a slot's owner writes it with load + store, so a reset from
-// another thread could be overwritten and lost. Subtract two get() results instead.
+// There is deliberately no reset(): a reset from another thread would be a second writer of a
+// slot that has exactly one (which of the two writes could be lost?). Subtract two get()
+// results instead.
 //
 // Example:
 //   metrics::ShardedCounter requests;   // typically one per metric, shared by all threads
