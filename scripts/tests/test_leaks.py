@@ -239,6 +239,19 @@ class WiringTest(unittest.TestCase):
         self.assertEqual(problems, [str(self.PLANTED[0])])
 
 
+class LinkWarningTest(unittest.TestCase):
+    def test_a_missing_link_target_is_named_and_code_is_no_link(self):
+        from labtool.instructor import export
+        with tempfile.TemporaryDirectory() as tmp:
+            (Path(tmp) / "here.md").write_text("")
+            (Path(tmp) / "page.md").write_text(
+                "[ok](here.md) and [gone](missing.md)\n"
+                "```cpp\nconst int r1 = data[1](RL_INFO).load(rl::mo_relaxed);\n```\n")
+            warnings = export.link_warnings(Path(tmp))
+        self.assertEqual(len(warnings), 1, warnings)
+        self.assertIn("page.md:1: link to missing.md", warnings[0])
+
+
 class RealCourseTest(unittest.TestCase):
     def test_the_course_has_no_leak(self):
         if not (REPO / "solutions").is_dir():

@@ -216,7 +216,12 @@ def link_warnings(export_dir: Path) -> list[str]:
     for path in sorted(export_dir.rglob("*.md")):
         if ".git" in path.relative_to(export_dir).parts:
             continue
+        fenced = False  # inside a ``` block: code, where `data[1](RL_INFO)` is no link
         for i, line in enumerate(_text_lines(path), 1):
+            if line.lstrip().startswith("```"):
+                fenced = not fenced
+            if fenced:
+                continue
             for target in re.findall(r"\]\(([^)\s#]+)(?:#[^)]*)?\)", line):
                 if re.match(r"[a-z]+:", target) or target.startswith("/"):
                     continue
