@@ -6,8 +6,9 @@ milestone, in the student release (written by export-student, then cloned as a s
   first check   a fresh clone of the release, its starter as shipped, nothing built and an
                 empty compiler cache (a student's first `check N` on a new machine; the
                 packages are installed): configure, build the milestone, run its checkpoints.
-  re-check      the same clone with the milestone's solution files copied in (a student who
-                is done, so every checkpoint runs its full length), checked once, then one
+  re-check      the same clone with the solution files of the milestone and of those it
+                depends on copied in (a student who is done, so every checkpoint runs its
+                full length), checked once, then one
                 student file edited (a comment appended, so the compiler really sees a
                 change) and checked again: only that second check is measured.
 
@@ -28,7 +29,7 @@ import time
 from pathlib import Path
 
 from ..console import LabError, info
-from ..course import ROOT, load_milestones, select_milestones
+from ..course import ROOT, load_milestones, select_milestones, with_dependencies
 from .export import git_commit, write_export
 
 FIRST_CHECK_GOAL_S = 60
@@ -63,16 +64,17 @@ def _load() -> str:
     return f"{os.getloadavg()[0]:.1f}"
 
 
-def _measure(release: Path, work: Path, m) -> list[str]:
+def _measure(release: Path, work: Path, m, milestones) -> list[str]:
     clone = work / f"clone-m{m.number}"
     subprocess.run(["git", "clone", "-q", str(release), str(clone)], check=True)
     ccache = work / f"ccache-m{m.number}"  # empty: nothing this machine compiled before
     load_first = _load()
     first, first_cpu, _ = _timed(clone, ccache, "check", str(m.number))
-    for name in m.code_files():
-        src = ROOT / "solutions" / m.slug / name
-        if src.is_file():
-            shutil.copy2(src, clone / "starter" / m.slug / name)
+    for done in with_dependencies([m], milestones):  # its code calls theirs
+        for name in done.code_files():
+            src = ROOT / "solutions" / done.slug / name
+            if src.is_file():  # written now (not copy2): newer than the objects, as an edit is
+                (clone / "starter" / done.slug / name).write_bytes(src.read_bytes())
     _timed(clone, ccache, "check", str(m.number))
     edited = clone / "starter" / m.slug / m.code_files()[0]
     edited.write_text(edited.read_text() + "\n// an edit: the compiler sees a changed file\n")
@@ -96,7 +98,8 @@ def markdown(rows: list[list[str]]) -> str:
 def run(args) -> int:
     if not (ROOT / "solutions").is_dir():
         raise LabError("feedback-times runs in the instructor's repository (it has solutions/)")
-    selected = select_milestones(load_milestones(), args.milestones)
+    milestones = load_milestones()
+    selected = select_milestones(milestones, args.milestones)
     work = Path(tempfile.mkdtemp(prefix="lab-feedback-times-"))
     rows = []
     try:
@@ -106,7 +109,7 @@ def run(args) -> int:
         git_commit(release)
         for m in selected:
             info(f"m{m.number}: first check from a fresh clone, then a re-check after an edit")
-            rows.append(_measure(release, work, m))
+            rows.append(_measure(release, work, m, milestones))
             info("  " + ", ".join(f"{h}: {v}" for h, v in zip(HEADER[1:], rows[-1][1:])))
     finally:
         if args.keep:
