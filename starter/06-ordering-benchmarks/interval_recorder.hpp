@@ -96,8 +96,9 @@ class IntervalRecorder {
     // tell the reader how many writers it has to wait for, and what must that wait guarantee
     // about their updates? What must be cleared, and when, so that the next interval starts
     // empty and the next flip counts correctly?
-    LAB_TODO("take_interval(): switch buffers, flip the phase, wait for the old phase's "
-             "writers, then read and clear the retired buffer");
+    LAB_TODO("take_interval(): start a new interval with the phase flip and the buffer switch "
+             "(which first, and why?), wait for the old phase's writers, then read and clear "
+             "the retired buffer");
   }
 
   // The bucket `value` belongs to: the index of the first upper bound >= value, or N (the
