@@ -346,8 +346,8 @@ void bucket_search_branch_free(benchmark::State& state) {
 
 // A bare copy of the sharded layout (each benchmark thread owns slot thread_index(), no slot
 // lookup), so that the bucket search and the slot alignment can be varied one at a time.
-// Slot: 11 counts and a sum, 96 bytes, padded to 128. SlotsAt0 starts slot 0 on a 128-byte
-// boundary, so every slot has its own 128-byte pair of lines; SlotsAt64 starts it 64 bytes
+// Slot: 11 counts and a sum. SlotsAt0 starts slot 0 on a 128-byte boundary, so every slot
+// starts its own 128-byte pair of lines; SlotsAt64 starts it 64 bytes
 // past one (what alignas(64) alone allows), so the last line of slot t and the first line of
 // slot t + 1 form one prefetcher pair.
 struct alignas(64) BareSlot {
