@@ -55,8 +55,9 @@ class HazardDomain {
   }
 
   // Publishes p in slot i. seq_cst, and so is protect()'s re-load of the source and the
-  // writer's exchange and scan: the store-buffering shape (lesson 6) that only seq_cst (or
-  // seq_cst fences) forbids. Either the scan sees our slot, or our re-load sees the new pointer.
+  // writer's exchange and scan: the store-buffering shape (lesson 6), where release/acquire
+  // lets both sides miss each other and four seq_cst accesses do not ([atomics.order], the
+  // single total order S). Either the scan sees our slot, or our re-load sees the new pointer.
   void set(std::size_t i, const void* p) noexcept { hazards_[i].pointer.store(p); }
 
   // True when some slot holds p.
