@@ -29,8 +29,9 @@
 // record(v) is visible to the thread whose take_interval() holds v. One reader at a time: calls of take_interval() must not
 // overlap (one exporter thread, or callers that serialize them).
 //
-// lessons/06-ordering-benchmarks/interval-recorder.md explains the phaser, why each order is
-// what it is, and how it differs from a seqlock.
+// lessons/06-ordering-benchmarks/interval-recorder.md explains the phaser's idea and how it
+// differs from a seqlock, and asks the questions whose answers, the memory orders included,
+// are this exercise (this solution's `// order:` notes answer them).
 //
 // Example:
 //   metrics::IntervalRecorder<4> latency_us({1'000, 10'000, 100'000, 1'000'000});
