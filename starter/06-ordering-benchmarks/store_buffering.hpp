@@ -71,7 +71,7 @@ using SeqCstStoreBuffering = StoreBuffering<std::memory_order_seq_cst, std::memo
 // The fourth way: the store and the load themselves as weak as the memory model allows, and a
 // fence (std::atomic_thread_fence) that alone must make r1 == r2 == 0 impossible.
 struct FencedStoreBuffering {
-  // Thread 1: x = 1, a fence, then returns y.
+  // Thread 1: sets x, then returns y. Where a fence goes, and how strong, is the TODO's question.
   static int first([[maybe_unused]] StoreBufferingFlags& flags) {
     // TODO: thread 1 again, with the weakest order on the store and on the load, and a fence
     // that forbids r1 == r2 == 0 on its own. Lesson 6, the store-buffering section and "What
@@ -84,10 +84,11 @@ struct FencedStoreBuffering {
 
   // Thread 2: the mirror image.
   static int second([[maybe_unused]] StoreBufferingFlags& flags) {
-    // TODO: thread 2: the mirror image of FencedStoreBuffering::first(). Lesson 6, the
-    // store-buffering section. Question: does the fence need to be the same on both threads?
-    LAB_TODO("FencedStoreBuffering::second(): the mirror of first(), with its fence (lesson 6, "
-             "store-buffering section). Same fence on both threads?");
+    // TODO: thread 2: sets y, then returns x, with the weakest order on the store and on the
+    // load. Lesson 6, the store-buffering section. Questions: does this thread need a fence
+    // too, and if so, the same one as first()?
+    LAB_TODO("FencedStoreBuffering::second(): sets y, returns x, weakest store and load (lesson 6, "
+             "store-buffering section). Does this thread need a fence too, and the same one?");
   }
 };
 
