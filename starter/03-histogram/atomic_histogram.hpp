@@ -134,15 +134,14 @@ class AtomicHistogram {
 
   // Copies the bounds, the bucket counts and the sum. Any thread, concurrently with record().
   //
-  // While writers run, a snapshot is not a photograph of one instant: the buckets are read one
-  // after another, then the sum, and observations keep arriving in between. What it promises:
+  // While writers run, a snapshot is not a photograph of one instant: the buckets and the sum
+  // are read one after another, and observations keep arriving in between. What it promises:
   //  - every counts[i] is a value bucket i really held during the call, so a count is never
   //    above the number of record() calls that had started, and a later snapshot taken by the
   //    same thread never shows a smaller count;
-  //  - every observation the counts include is also in the sum (the sum may already contain a
-  //    few observations whose bucket increment has not landed yet, never the other way round),
-  //    and whatever a thread did before record(v) is visible to the thread whose snapshot
-  //    counts that observation;
+  //  - every observation the counts include is also in the sum (nothing is promised the other
+  //    way: the sum may include observations the counts miss), and whatever a thread did
+  //    before record(v) is visible to the thread whose snapshot counts that observation;
   //  - total() is derived from the counts, so count and buckets always agree;
   //  - once every writer has finished (for example, its thread joined), the snapshot is exact.
   [[nodiscard]] HistogramSnapshot snapshot() const {

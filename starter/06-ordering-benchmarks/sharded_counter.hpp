@@ -15,7 +15,7 @@
 // ShardedCounter it takes a small process-wide index (0, 1, 2, ... the lowest one free) and
 // keeps it until it exits; the index is its slot number in every ShardedCounter. Threads beyond
 // the slot count (or beyond the 256 indices) have no slot of their own: they share one extra
-// "overflow" slot and must update it with fetch_add, so the count stays exact with any number
+// "overflow" slot, which therefore has many writers. The count must stay exact with any number
 // of threads, just slower for them. Each thread also caches "counter -> my slot's address" for
 // the counter it used last, so the usual increment is: compare an id, then add through a
 // pointer.
@@ -153,13 +153,15 @@ class ShardedCounter {
   ShardedCounter(const ShardedCounter&) = delete;
   ShardedCounter& operator=(const ShardedCounter&) = delete;
 
-  // Adds 1. Any thread, any time, lock-free; wait-free for a thread with its own slot (a load
-  // and a store, no retry). Never loses an update.
+  // Adds 1. Any thread, any time, lock-free; wait-free for a thread with its own slot (it
+  // finishes in a bounded number of its own steps, whatever other threads do). Never loses an
+  // update.
   void increment() { add(1); }
 
-  // Adds `value`. Any thread, any time, lock-free; wait-free for a thread with its own slot (a
-  // load and a store, no retry; the first call of a thread takes an index with a CAS loop, and
-  // threads without a slot share a fetch_add). Never loses an update.
+  // Adds `value`. Any thread, any time, lock-free; wait-free for a thread with its own slot
+  // once it has its index (the first call of a thread takes one with a CAS loop, in the given
+  // code); threads without a slot share the overflow slot with other writers. Never loses an
+  // update.
   void add([[maybe_unused]] std::uint64_t value) {
     // TODO: add `value`, exact with any number of threads, as cheaply as each case allows:
     // my_slot() gives this thread's own slot, or nullptr when it has none and must use the

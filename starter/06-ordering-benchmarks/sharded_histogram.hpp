@@ -16,7 +16,8 @@
 //
 // Slots are found like ShardedCounter's: the thread's process-wide index (from
 // sharded_counter.hpp) is its slot number, and a small per-thread cache maps "histogram id ->
-// my slot" so that the usual record() is one compare, the bucket search and two stores.
+// my slot" so that the usual record() finds its slot with one compare. What it then does to
+// that slot, which has exactly one writer, is the record() TODO's question.
 //
 // Example:
 //   metrics::ShardedHistogram<4> latency_us({1'000, 10'000, 100'000, 1'000'000});
