@@ -9,11 +9,12 @@
 // Three kinds of thread meet here, and each gets what it needs:
 //   - request threads RECORD into the metrics they were given: that path never touches the
 //     registry (the shared_ptr points straight at the lock-free metric), so it never waits;
-//   - a few threads REGISTER metrics, usually at start-up but possibly at any time: they take a
-//     std::shared_mutex exclusively, because they change the maps;
-//   - the exporter and scrapers READ the maps: they take the same mutex shared, so they run
-//     together and only wait for a registration in progress.
-// A lock is fine here because registration and export are rare; the hot path stays lock-free.
+//   - a few threads REGISTER metrics, usually at start-up but possibly at any time: they change
+//     the maps, and of two registrations of one name exactly one wins;
+//   - the exporter and scrapers READ the maps: they run together, never wait for each other,
+//     and wait only for a registration in progress.
+// The TODOs ask which lock (mutex_, below), taken by whom and in which mode, gives each of
+// them that. A lock is fine here because registration and export are rare; the hot path stays lock-free.
 //
 // The exporter thread stops promptly: stop() wakes it instead of waiting out the interval, and
 // returns only after the thread has exited. It re-reads the maps at every tick, so metrics
@@ -219,8 +220,8 @@ class MetricsRegistry {
   }
 
  private:
-  // The registered metrics. Guarded by mutex_: written under an exclusive lock, read under a
-  // shared one. The metrics themselves are lock-free and need no lock to record into.
+  // The registered metrics. Guarded by mutex_ (what each kind of thread needs from it is in the
+  // header comment). The metrics themselves are lock-free and need no lock to record into.
   struct Metrics {
     std::map<std::string, std::shared_ptr<MetricsCollector>> collectors;
     std::map<std::string, std::function<HistogramSnapshot()>> histograms;
@@ -243,8 +244,9 @@ class MetricsRegistry {
     }
   }
 
-  // Claims every name the metric exports and lets `insert` add it to its map, all under the
-  // exclusive lock; throws std::invalid_argument, changing nothing, when a name is taken.
+  // Claims every name the metric exports and lets `insert` add it to its map, as one step that
+  // no other registration or snapshot sees half done; throws std::invalid_argument, changing
+  // nothing, when a name is taken.
   template <class Insert>
   void add_metric([[maybe_unused]] MetricKind kind, [[maybe_unused]] const std::string& name,
                   [[maybe_unused]] MetricInfo info, [[maybe_unused]] Insert&& insert) {
@@ -260,7 +262,8 @@ class MetricsRegistry {
              "a lock where a lock belongs\"). Which steps must one lock cover, in which mode?");
   }
 
-  // Reads every metric in `m`. The caller holds mutex_ (shared is enough) or owns `m`.
+  // Reads every metric in `m`. The caller holds mutex_ so that no registration changes `m`
+  // meanwhile, or owns `m`.
   static FullSnapshot snapshot_of(const Metrics& m) {
     FullSnapshot s;
     s.timestamp = std::chrono::system_clock::now();
@@ -303,19 +306,19 @@ class MetricsRegistry {
     // failure in failed_exports_, whatever was thrown; never let an exception out. Lesson 5,
     // "Part 2: the exporter thread: start, prompt stop, join, exceptions" (rule 5 of "Rules").
     // Questions: what happens to the whole program when an exception leaves a thread's
-    // function? C++ can throw an int: which handler catches it? Do these two statistics publish
-    // anything (see exports())?
+    // function? C++ can throw an int: which handler catches it? Does anything read these two
+    // statistics to find other data, so which order do their updates need?
     LAB_TODO("export_once(): snapshot, call back, count success or failure, and let nothing "
              "escape (lesson 5, \"Part 2: the exporter thread\"). What may a callback throw?");
   }
 
   const std::chrono::milliseconds interval_;
-  mutable std::shared_mutex mutex_;  // guards metrics_: exclusive to register, shared to read
+  mutable std::shared_mutex mutex_;  // guards metrics_ (which mode where: see the TODOs)
   Metrics metrics_;
   std::atomic<std::uint64_t> exports_{0};
   std::atomic<std::uint64_t> failed_exports_{0};
   std::mutex lifecycle_mutex_;  // serializes start_export() and stop()
-  std::jthread exporter_;       // declared last: destroyed (and joined) before what it uses
+  std::jthread exporter_;       // declared last, so destroyed before the members it uses
 };
 
 }  // namespace metrics
