@@ -14,7 +14,8 @@
 //   - the exporter and scrapers READ the maps: they run together, never wait for each other,
 //     and wait only for a registration in progress.
 // The TODOs ask which lock (mutex_, below), taken by whom and in which mode, gives each of
-// them that. A lock is fine here because registration and export are rare; the hot path stays lock-free.
+// them that. A lock is fine here because registration and export are rare; the hot path stays
+// lock-free.
 //
 // The exporter thread stops promptly: stop() wakes it instead of waiting out the interval, and
 // returns only after the thread has exited. It re-reads the maps at every tick, so metrics
