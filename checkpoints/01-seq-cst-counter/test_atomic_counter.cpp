@@ -109,8 +109,9 @@ TEST_CASE("reset concurrent with increments loses nothing") {
 }
 
 TEST_CASE("get never goes backwards while writers run") {
-  // Catches: a torn or stale read, e.g. a plain uint64_t member read without synchronization
-  // (TSan reports the data race) or a get() that returns a cached copy.
+  // Catches: a read that goes backwards or is torn, e.g. a plain uint64_t member read without
+  // synchronization (TSan reports the data race). A value that is old but never goes backwards
+  // is allowed (coherence), so this cannot catch staleness.
   AtomicCounter counter;
   std::uint64_t backwards = 0, last_seen = 0;
   const auto report = lab::hammer(
