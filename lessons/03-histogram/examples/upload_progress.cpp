@@ -3,14 +3,12 @@
 //
 // Not the histogram, and not shaped like it: ONE atomic and plain memory. An uploader thread
 // writes each file's name id into a plain array and then raises `files_done`, the number of
-// files completed. It is the only writer of `files_done`, so it updates it with a load and a
-// store (no read-modify-write: nobody else can write in between). A monitor thread waits until
-// `files_done` says every file is done, then reads every name. The promise: a monitor that sees
-// a file counted as done also sees its name. This is lesson 2's message passing, with a count
-// for a flag.
+// files completed. A monitor thread waits until `files_done` says every file is done, then
+// reads every name. The promise: a monitor that sees a file counted as done also sees its
+// name. This is lesson 2's message passing, with a count for a flag.
 //
-//   lesson_03_upload_progress             release store, acquire load: silent
-//   lesson_03_upload_progress --relaxed   relaxed store and load: TSan reports the race
+//   lesson_03_upload_progress             release increment, acquire load: silent
+//   lesson_03_upload_progress --relaxed   relaxed increment and load: TSan reports the race
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
@@ -32,14 +30,13 @@ int main(int argc, char** argv) {
       relaxed ? std::memory_order_relaxed : std::memory_order_release;
   const std::memory_order load_order =
       relaxed ? std::memory_order_relaxed : std::memory_order_acquire;
-  std::printf("files_done store %s, files_done load %s\n", relaxed ? "relaxed" : "release",
+  std::printf("files_done increment %s, files_done load %s\n", relaxed ? "relaxed" : "release",
               relaxed ? "relaxed" : "acquire");
 
   std::thread uploader([store_order] {
     for (int f = 0; f < kFiles; ++f) {
       name_id[f] = 0xC0FFEE + static_cast<std::uint64_t>(f);  // plain write
-      // order: relaxed load: the only writer reads its own last store.
-      files_done.store(files_done.load(std::memory_order_relaxed) + 1, store_order);
+      files_done.fetch_add(1, store_order);  // order: chosen by the command line (see main)
     }
   });
   std::thread monitor([load_order] {
