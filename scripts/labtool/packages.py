@@ -22,12 +22,12 @@ STUDENT_PACKAGES: dict[str, str | None] = {
     "git": "/usr/bin/git",
     "librapidcheck-dev": "/usr/include/rapidcheck.h",  # property tests of the m6 stretch
     "libseccomp-dev": "/usr/include/seccomp.h",  # the test main's filter (checkpoints/common)
+    "relacy-dev": "/usr/include/relacy/relacy.hpp",  # the model checkpoints (graded points)
 }
 INSTRUCTOR_PACKAGES: dict[str, str | None] = {
     **STUDENT_PACKAGES,
     "g++": "/usr/bin/g++",
     "libbenchmark-dev": "/usr/include/benchmark/benchmark.h",
-    "relacy-dev": "/usr/include/relacy/relacy.hpp",
     "prometheus": "/usr/bin/prometheus",
     "libcpp-httplib-dev": "/usr/include/httplib.h",
     "python3-prometheus-client": None,
@@ -139,7 +139,8 @@ def ensure_packages(packages: dict[str, str | None]) -> None:
 
 def add_packages_arguments(p) -> None:
     p.add_argument("--instructor", action="store_true",
-                   help="the instructor's list (selftest: g++, Google Benchmark, Relacy, ...)")
+                   help="the instructor's list (selftest: g++, Google Benchmark, Prometheus, "
+                        "bubblewrap, ...)")
     p.add_argument("--install", action="store_true",
                    help="install the missing ones (as root or with passwordless sudo)")
     p.add_argument("--missing", action="store_true", help="print only the missing ones")
