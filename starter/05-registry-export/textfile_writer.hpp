@@ -6,12 +6,14 @@
 // rewrote such a file in place, a scrape that runs during the write would read an empty or
 // truncated file, and Prometheus would record wrong values or a failed scrape.
 //
-// write_textfile() prepares the new content privately and then publishes it in one atomic
-// step: it writes a temporary file in the SAME directory, flushes it to disk (fsync), and
-// rename()s it over the target. rename() replaces a directory entry atomically, so a reader
-// that opens the path gets either the complete old file or the complete new one. The temporary
-// file must be in the same directory: rename() cannot cross file systems (EXDEV), and its name
-// must not end in ".prom", or the collector would read it too.
+// write_textfile() promises that a reader who opens the path gets either the complete old
+// file or the complete new one, never a part, even if the program dies in the middle, and that
+// the collector never reads a file that is not the target. How can content become visible in
+// one step, when writing it takes many? Which system call changes what a path names
+// atomically, and what does it require of where the new content lies (man 2 rename: EXDEV)?
+// What must reach the disk before that step, so that a crash right after it cannot leave an
+// empty file (man 2 fsync)? And what name may a file have while the collector might list the
+// directory (--collector.textfile.directory reads every *.prom)?
 //
 // It is the file-system cousin of publishing with a release store: build everything where
 // nobody looks, then make it visible with one atomic operation.
