@@ -392,8 +392,9 @@ void slot_histogram(benchmark::State& state) {
     }
     // order: relaxed: no thread reads these slots while the benchmark runs; only the layout and the search are measured
     std::atomic<std::uint64_t>& count = mine->counts[bucket];
+    std::atomic<std::uint64_t>& sum = mine->sum;
     count.store(count.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    mine->sum.store(mine->sum.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);
+    sum.store(sum.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);
   }
   state.SetItemsProcessed(state.iterations());
 }
