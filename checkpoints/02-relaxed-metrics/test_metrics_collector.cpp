@@ -2,12 +2,12 @@
 // Each TEST_CASE names the mistake it exists to catch; manifest.json gives its points and
 // mutants.json keeps a wrong implementation that it must fail.
 //
-// Two kinds of ordering mistakes, two kinds of tests. The load ORDER in snapshot() is visible
-// on every CPU: the "more errors than requests" test counts it. The memory ORDERS of
-// record_error() and of the load of errors_ are not: on x86-64 relaxed and release/acquire
-// compile to the same instructions. ThreadSanitizer checks them against the C++ memory model
-// instead, through a plain "payload" written before record_error() and read after a snapshot
-// that counted that error (the "sees what its writer did before" test).
+// Two kinds of ordering mistakes, two kinds of tests. The order in which snapshot() runs its
+// loads is visible on every CPU: the "more errors than requests" test counts it. The memory
+// orders are not: on x86-64 most of them compile to the same instructions. ThreadSanitizer
+// checks them against the C++ memory model instead, through a plain "payload" written before
+// record_error() and read after a snapshot that counted that error (the "sees what its writer
+// did before" test).
 #include <metrics_collector.hpp>
 
 #include <doctest/doctest.h>
@@ -197,13 +197,13 @@ TEST_CASE("concurrent writers lose no counts") {
 }
 
 TEST_CASE("no snapshot shows more errors than requests while writers run") {
-  // Catches: snapshot() loading requests_ BEFORE errors_, e.g. the natural
-  // MetricsSnapshot{requests_.load(), errors_.load(), ...}. Between the two loads writers add
-  // requests and then errors, so the snapshot can count errors whose requests it never saw:
-  // errors > requests and error_rate() > 1. This happens on every CPU, x86 included, whatever
-  // the memory orders: it is about when each load runs, and the reader is often preempted or
-  // slowed between them. TSan reports nothing (every access is atomic), so the test counts.
-  // Every writer records a request and then its error: the invariant the contract promises.
+  // Catches: a snapshot that counts an error whose request it does not count: a read order that
+  // lets a request and its error both land between two of its loads (lesson 2, "A snapshot is not a
+  // snapshot": which load must come first?). Then errors > requests and error_rate() > 1. This
+  // happens on every CPU, x86 included, whatever the memory orders: it is about when each load
+  // runs, and the reader is often preempted or slowed between them. TSan reports nothing (every
+  // access is atomic), so the test counts. Every writer records a request and then its error: the
+  // invariant the contract promises.
   const std::size_t writers = lab::stress_threads() - 1;
   MetricsCollector collector;
   std::uint64_t bad = 0, backwards = 0;  // reader thread only; read after the join
@@ -237,16 +237,17 @@ TEST_CASE("no snapshot shows more errors than requests while writers run") {
 }
 
 TEST_CASE("a snapshot that counts an error sees what its writer did before") {
-  // Catches: a relaxed record_error(), and a relaxed load of errors_ in snapshot(). Then a
-  // snapshot that counts an error does not synchronize with the thread that recorded it, and
-  // nothing orders that thread's earlier writes before the reader's later reads: a data race,
-  // which ThreadSanitizer reports (x86-64 hides it: both versions compile to the same
-  // instructions there; weakly ordered CPUs such as ARM do not). It is the promise of the
-  // banner of metrics_collector.hpp, seen from the outside: the requests behind a counted error
-  // are counted too. Here the "request" also leaves plain data behind: before its k-th
-  // request and error, writer w writes k into a plain (non-atomic) array. Each writer has a
-  // collector of its own, so a snapshot showing e errors in collector w may read element e - 1
-  // of w's array, and must find e - 1 there.
+  // Catches: a snapshot that counts an error but not what its writer did before it: orders that
+  // build no happens-before edge from writer to reader (lesson 2, "Happens-before in five rules":
+  // which write vouches for the others, which read pairs with it?). Then nothing orders the
+  // writer's earlier writes before the reader's later reads: a data race, which ThreadSanitizer
+  // reports (x86-64 hides it: the orders that differ here compile to the same instructions there;
+  // weakly ordered CPUs such as ARM do not). It is the promise of the banner of
+  // metrics_collector.hpp, seen from the outside: the requests behind a counted error are counted
+  // too. Here the "request" also leaves plain data behind: before its k-th request and error,
+  // writer w writes k into a plain (non-atomic) array. Each writer has a collector of its own, so a
+  // snapshot showing e errors in collector w may read element e - 1 of w's array, and must find
+  // e - 1 there.
   constexpr std::size_t max_writers = 8;
   constexpr std::uint64_t per_writer = 50'000;
   constexpr std::uint64_t capacity = 8 * per_writer;
@@ -262,7 +263,7 @@ TEST_CASE("a snapshot that counts an error sees what its writer did before") {
   const auto report = lab::hammer(
       writers, {.min_ops = per_writer, .max_ops = capacity, .min_reader_steps = 200},
       [&](std::size_t w, std::uint64_t k) {
-        payload[w][k] = k;  // plain write, published by the record_error() below
+        payload[w][k] = k;  // plain write; a snapshot counting the error below must see it
         collectors[w]->record_request();
         collectors[w]->record_error();
       },

@@ -51,10 +51,9 @@ std::string describe(const HistogramSnapshot& s) {
 // --- construction -------------------------------------------------------------------------
 
 TEST_CASE("bounds must be strictly increasing") {
-  // Catches: an AtomicHistogram constructor that accepts unsorted bounds (std::lower_bound on
-  // unsorted input is undefined and files values in the wrong bucket) or equal neighbours (the
-  // second of two equal bounds can never receive a value), e.g. a check written with > instead of
-  // >=.
+  // Catches: an AtomicHistogram constructor that accepts unsorted bounds (values then land in the
+  // wrong bucket) or equal neighbours (the second of two equal bounds never receives a value): a
+  // neighbour check that lets an equal pair through.
   using H4 = AtomicHistogram<4>;
   CHECK_THROWS_AS(H4({10, 50, 40, 100}), std::invalid_argument);
   CHECK_THROWS_AS(H4({500, 100, 50, 10}), std::invalid_argument);
@@ -94,8 +93,9 @@ TEST_CASE("a new histogram is empty and cannot be copied") {
 // --- buckets ---------------------------------------------------------------------------------
 
 TEST_CASE("find_bucket puts a value equal to a bound in that bound's bucket") {
-  // Catches: std::upper_bound instead of std::lower_bound (or < instead of <= in a hand-made
-  // search): a value equal to a bound lands one bucket too high. Prometheus buckets are `le`,
+  // Catches: a value equal to a bound filed one bucket too high: a search, standard or hand-made,
+  // that goes one element past the first bound >= value (lesson 3, "`le`: less than or equal":
+  // which search stops at the first bound not less than the value?). Prometheus buckets are `le`,
   // "less than or equal": 10 belongs to the bucket le="10".
   const AtomicHistogram<4> histogram(kBounds);
   CHECK(histogram.find_bucket(0) == 0);
@@ -181,9 +181,9 @@ TEST_CASE("mean is the exact sum divided by the count") {
 // --- percentiles -------------------------------------------------------------------------------
 
 TEST_CASE("percentile takes the bucket of rank ceil(p times n)") {
-  // Catches: a rank rounded down (floor) and a walk that stops when the running count EXCEEDS
-  // the rank instead of reaching it. The p values are chosen so that p * 8 is either exact or
-  // far from an integer: no floating-point rounding decides these results.
+  // Catches: a rank rounded down (floor), and a walk that goes past the bucket holding the rank
+  // when the running count lands exactly on it. The p values are chosen so that p * 8 is either
+  // exact or far from an integer: no floating-point rounding decides these results.
   const HistogramSnapshot s = eight_with_empty_first_bucket();
   CHECK(s.percentile(0.25) == 50);   // rank 2: the last observation in (10, 50]
   CHECK(s.percentile(0.3) == 100);   // 2.4 -> rank 3 (floor would say rank 2: 50)
@@ -331,16 +331,16 @@ TEST_CASE("snapshots while writers run never show a count above what was recorde
 }
 
 TEST_CASE("no snapshot counts an observation whose value is missing from the sum") {
-  // Catches: snapshot() loading the sum BEFORE the buckets, and record() incrementing the
-  // bucket BEFORE adding to the sum. Either way a snapshot can count observations whose values
-  // its sum lacks. Every value recorded here equals its bucket's upper bound (or 10^6 for the
-  // overflow bucket), so the counted values add up to exactly sum(counts[b] * value[b]), and
-  // the promise is sum >= that. TSan reports nothing (every access is atomic) and x86 does not
-  // reorder these operations, so the test counts: what matters is the order of the operations
-  // in the source, because threads are preempted or delayed between any two of them. Half of
-  // the observations go to the overflow bucket, the one snapshot() reads last: its large value
-  // cannot be hidden by the small values other writers add meanwhile, and 64 buckets make a
-  // snapshot long enough for writers to record during it.
+  // Catches: a snapshot that counts an observation whose value its sum lacks: an update order or
+  // read order that lets a count run ahead of the sum (lesson 3, "What a snapshot can promise":
+  // which update vouches, which read comes first?). Every value recorded here equals its bucket's
+  // upper bound (or 10^6 for the overflow bucket), so the counted values add up to exactly
+  // sum(counts[b] * value[b]), and the promise is sum >= that. TSan reports nothing (every access
+  // is atomic) and x86 does not reorder these operations, so the test counts: what matters is the
+  // order of the operations in the source, because threads are preempted or delayed between any two
+  // of them. Half of the observations go to the overflow bucket, the one snapshot() reads last: its
+  // large value cannot be hidden by the small values other writers add meanwhile, and 64 buckets
+  // make a snapshot long enough for writers to record during it.
   constexpr std::uint64_t per_writer = 300'000;
   constexpr std::size_t n = 64;
   std::array<std::uint64_t, n + 1> values{};
@@ -377,12 +377,13 @@ TEST_CASE("no snapshot counts an observation whose value is missing from the sum
 }
 
 TEST_CASE("a snapshot that counts an observation sees what its writer did before") {
-  // Catches: relaxed bucket increments or relaxed snapshot loads. Then a snapshot that sees an
-  // observation does not synchronize with its writer, and nothing orders the writer's earlier
-  // writes before the reader's reads: a data race, which ThreadSanitizer reports (x86 would
-  // hide it, weakly ordered CPUs would not). Writer w owns bucket w; before its k-th record it
-  // writes k into a plain (non-atomic) array. A snapshot showing count c in bucket w may then
-  // read element c - 1 of that array, and must find c - 1 there.
+  // Catches: a snapshot that counts an observation but not what its writer did before record():
+  // orders that build no happens-before edge from writer to reader (lesson 3, "What a snapshot can
+  // promise": which write publishes, which read pairs?). Then nothing orders the writer's earlier
+  // writes before the reader's reads: a data race, which ThreadSanitizer reports (x86 would hide
+  // it, weakly ordered CPUs would not). Writer w owns bucket w; before its k-th record it writes k
+  // into a plain (non-atomic) array. A snapshot showing count c in bucket w may then read element
+  // c - 1 of that array, and must find c - 1 there.
   constexpr std::size_t max_writers = 8;
   constexpr std::uint64_t per_writer = 100'000;
   constexpr std::uint64_t capacity = 4 * per_writer;

@@ -145,11 +145,12 @@ TEST_CASE("reset restores the empty bounds") {
 }
 
 TEST_CASE("concurrent updates keep the true minimum") {
-  // Catches: check-then-store (if (value < min_.load()) min_.store(value)), a CAS loop that
-  // checks the condition once and then retries the CAS without re-checking it, and a single
-  // CAS attempt without a loop. The first two let a thread that decided "mine is smaller"
-  // before another thread stored a smaller value overwrite that value afterwards; the third
-  // drops a new minimum when another thread changed the bound in between. TSan is silent.
+  // Catches: a minimum lost to a racing update: check-then-store (the bound compared in one step,
+  // the value stored in another), a CAS loop that decides once and retries without deciding again,
+  // or a single CAS attempt. The first two let a thread that decided "mine is smaller" before
+  // another thread stored a smaller value overwrite that value afterwards; the third drops a new
+  // minimum when another thread changed the bound in between. TSan is silent (lesson 4, "The trap:
+  // check-then-act").
   const lab::RaceTally tally = lab::race_until(
       kRace, [](lab::RaceTally& t) { record_batch(false, t); });
   INFO("batches " << tally.batches << " (" << tally.overlapped_batches << " overlapped), "

@@ -2,13 +2,13 @@
 // Each TEST_CASE names the mistake it exists to catch; manifest.json gives its points and
 // mutants.json keeps a wrong implementation that it must fail.
 //
-// The classic wrong answer, `if (count_.load() < limit_) count_.fetch_add(1);`, is made of
-// atomic operations only, so ThreadSanitizer has nothing to report: these tests count. Such a
-// bug loses only when two threads cross the limit at the same moment, so the tests make the
-// limit (or zero) be crossed thousands of times while threads race for it: many small counters
-// filled (or drained) one after another by all threads together, or a counter kept at its
-// limit by threads that take and give back slots while a reader watches. lab::race_until
-// repeats each experiment until the threads have really competed often enough (see lab_test.hpp).
+// The classic wrong answer, a load compared with the limit and then a separate increment, is made
+// of atomic operations only, so ThreadSanitizer has nothing to report: these tests count. Such a
+// bug loses only when two threads cross the limit at the same moment, so the tests make the limit
+// (or zero) be crossed thousands of times while threads race for it: many small counters filled (or
+// drained) one after another by all threads together, or a counter kept at its limit by threads
+// that take and give back slots while a reader watches. lab::race_until repeats each experiment
+// until the threads have really competed often enough (see lab_test.hpp).
 #include <bounded_counter.hpp>
 
 #include <doctest/doctest.h>
@@ -215,17 +215,16 @@ TEST_CASE("concurrent try_increment succeeds exactly limit times") {
 }
 
 TEST_CASE("try_increment below the limit never fails under contention") {
-  // Catches: a single compare-exchange attempt instead of a loop in try_increment: when
-  // another thread changes the count between the load and the CAS, it returns false although
-  // the counter is far from full. A failed CAS must mean "try again with the fresh value", not
-  // "full".
+  // Catches: a try_increment() that refuses although the counter is far from full: one failed
+  // compare-exchange taken as "full" when another thread only changed the count (lesson 4, "The CAS
+  // loop": what does a failed attempt tell you?).
   check_never_refused(false);
 }
 
 TEST_CASE("try_decrement above zero never fails under contention") {
-  // Catches: a single compare-exchange attempt instead of a loop in try_decrement: when
-  // another thread changes the count between the load and the CAS, it returns false although
-  // the counter is far from zero, and the caller keeps a slot it meant to give back.
+  // Catches: a try_decrement() that refuses although the counter is far from zero: one failed
+  // compare-exchange taken as "empty" when another thread only changed the count (lesson 4, "The
+  // CAS loop"). The caller then keeps a slot it meant to give back.
   check_never_refused(true);
 }
 

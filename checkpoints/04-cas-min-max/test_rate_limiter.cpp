@@ -235,15 +235,14 @@ TEST_CASE("RateLimiter admits exactly limit per window across contended rollover
 }
 
 TEST_CASE("RateLimiter rollover under contention loses no admission of the new window") {
-  // Catches: window and count in two atomics (a thread sees the new window number with the
-  // old window's full count and refuses a call in an empty window), and a rollover attempted
-  // once (a thread that loses the race to start the window returns false instead of deciding
-  // again with the word the failed compare-exchange handed back). In each window the threads
-  // together ask for exactly `limit` calls, all released at once by a barrier, so every call
-  // must be admitted. Two threads, pinned one per CPU: a barrier per window with more threads
-  // than CPUs waits for the scheduler, not for the other thread, on a busy machine, and a busy
-  // scheduler tends to keep two unpinned threads on one core, where they take turns instead of
-  // racing.
+  // Catches: window and count in two atomics (a thread sees the new window number with the old
+  // window's full count and refuses a call in an empty window), and a rollover attempted once (a
+  // thread that loses the race to start the window returns false although the new window has room).
+  // In each window the threads together ask for exactly `limit` calls, all released at once by a
+  // barrier, so every call must be admitted. Two threads, pinned one per CPU: a barrier per window
+  // with more threads than CPUs waits for the scheduler, not for the other thread, on a busy
+  // machine, and a busy scheduler tends to keep two unpinned threads on one core, where they take
+  // turns instead of racing.
   lab::require_cpus(2);
   constexpr std::size_t kWindows = 500;
   constexpr std::uint64_t kPerThread = 2;

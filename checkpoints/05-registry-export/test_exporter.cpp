@@ -92,9 +92,9 @@ TEST_CASE("metrics registered after start_export are exported") {
 }
 
 TEST_CASE("stop returns promptly with a 60 s interval") {
-  // Catches: an export_loop() that sleeps (sleep_for) and checks a flag afterwards:
-  // stop() then waits out the whole interval, here a minute. A condition variable (or a
-  // stop_token) wakes the thread at once.
+  // Catches: an export_loop() that sleeps (sleep_for) and checks a flag afterwards: stop() then
+  // waits out the whole interval, here a minute (lesson 5, "A sleep cannot be interrupted": what
+  // can a thread wait on that another thread can cut short?).
   const auto calls = std::make_shared<std::atomic<int>>(0);
   auto registry = std::make_shared<MetricsRegistry>(60s);
   registry->start_export([calls](const FullSnapshot&) { calls->fetch_add(1); });
@@ -107,8 +107,9 @@ TEST_CASE("stop returns promptly with a 60 s interval") {
 }
 
 TEST_CASE("no callback runs after stop returns") {
-  // Catches: stop() that only asks the thread to stop and returns without join(): a callback
-  // in progress keeps running after stop() returned, and may touch what the caller frees next.
+  // Catches: stop() that asks the thread to stop and returns before it has ended: a callback in
+  // progress keeps running after stop() returned (lesson 5, "Part 2: the exporter thread": what
+  // waits for a thread to end?). It may touch what the caller frees next.
   std::atomic<int> entered{0};
   std::atomic<bool> inside{false};
   MetricsRegistry registry(5ms);
@@ -152,12 +153,12 @@ TEST_CASE("start_export twice throws logic_error and stop is idempotent") {
 }
 
 TEST_CASE("racing start_export calls start exactly one exporter") {
-  // Catches: a start_export() that asks "is an exporter running?" without holding the
-  // lifecycle lock: two racing calls both see none, both start one (the later replaces the
-  // earlier) and neither throws logic_error; the unguarded thread member is a data race too.
-  // Two threads released together call start_export() on a fresh registry, round after round;
-  // exactly one call per round must start the exporter and the other must be refused. A round
-  // counts only when both threads were inside their calls at once.
+  // Catches: a start_export() whose "is an exporter running?" check and start are not one step: two
+  // racing calls both see none and both start one (the later replaces the earlier), and neither
+  // throws logic_error. An unguarded thread member is a data race too. Two threads released
+  // together call start_export() on a fresh registry, round after round; exactly one call per round
+  // must start the exporter and the other must be refused. A round counts only when both threads
+  // were inside their calls at once.
   constexpr int kRounds = 200;
   constexpr int kOverlapsNeeded = 20;
   int wrong = 0, overlapped = 0, first_wrong = -1;

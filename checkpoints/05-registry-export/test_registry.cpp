@@ -226,10 +226,11 @@ TEST_CASE("a registry renders what its metrics recorded") {
 }
 
 TEST_CASE("one name registered concurrently has exactly one winner") {
-  // Catches: registration without the exclusive lock. "Is the name free? then insert" is a
-  // check-then-act: two threads can both see the name free and both register it (and the
-  // unsynchronized map insertions are a data race that TSan reports). A run whose threads did
-  // not overlap is repeated (up to 3 times), then reported inconclusive.
+  // Catches: two registrations that both see a name free and both take it: a check-then-act ("is
+  // the name free? then insert") that no lock, held in the right mode, makes one step (lesson 5,
+  // "Part 1: the registry, and a lock where a lock belongs"). Unsynchronized map insertions are
+  // also a data race that TSan reports. A run whose threads did not overlap is repeated (up to 3
+  // times), then reported inconclusive.
   constexpr int kNames = 1500;
   const std::size_t threads = lab::stress_threads();
   lab::retry_until_conclusive(3, [&] {

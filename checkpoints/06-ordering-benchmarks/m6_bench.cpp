@@ -15,8 +15,8 @@
 //   Histograms that scale (lessons/06-ordering-benchmarks/scaling-histograms.md): the same 10
 //   bounds and values through
 //     atomic_histogram (milestone 3's AtomicHistogram<10>), sharded_histogram (ShardedHistogram<10>),
-//     slot_histogram_128, slot_histogram_64, slot_histogram_branchy (a bare copy of the sharded
-//     slot layout, to separate the bucket search and the slot alignment), padded_slots_128
+//     slot_histogram_128, slot_histogram_64, slot_histogram_branchy (a bare per-thread slot of
+//     the benchmark's own, to separate the bucket search and the slot alignment), padded_slots_128
 //   interval_recorder (the stretch exercise's IntervalRecorder<10>: record() enters and leaves
 //   a phase around milestone 3's two adds), and on one thread its reader, take_interval():
 //   interval_take/idle (no writer) and interval_take/one_writer (one thread records meanwhile);
@@ -152,16 +152,17 @@ void sharded(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
-// Each thread owns a slot and updates it with load + store, as ShardedCounter does. The only
-// difference between the two families is the layout: adjacent 8-byte atomics (eight share one
-// cache line: false sharing) against one slot per 64-byte line. (Measured here, plain stores
-// suffer little from false sharing: the store buffer holds them until the line comes back and
-// then writes them in a burst. Locked instructions cannot wait like that: see *_fetch_add.)
+// Each thread owns a slot and updates it with load + store: the experiment's own design, one writer
+// per slot and no reader while it runs. The only difference between the two families is the layout:
+// adjacent 8-byte atomics (eight share one cache line: false sharing) against one slot per 64-byte
+// line. (Measured here, plain stores suffer little from false sharing: the store buffer holds them
+// until the line comes back and then writes them in a burst. Locked instructions cannot wait like
+// that: see *_fetch_add.)
 template <class Slots>
 void own_slot_loop(benchmark::State& state, Slots& slots) {
   std::atomic<std::uint64_t>* mine = &slots[static_cast<std::size_t>(state.thread_index())].value;
-  // The slot's address in a register, as in ShardedCounter (see the lesson: on this CPU a
-  // load + store through [base + index] costs ~4 ns more than through [base]).
+  // The slot's address in a register (see the lesson: on this CPU a load + store through
+  // [base + index] costs ~4 ns more than through [base]).
   benchmark::DoNotOptimize(mine);
   for (auto _ : state) mine->store(mine->load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   state.SetItemsProcessed(state.iterations());
@@ -180,7 +181,8 @@ void unpadded_slots(benchmark::State& state) {
   own_slot_loop(state, slots);
 }
 
-// The ceiling ShardedCounter aims at (it adds only the lookup of the calling thread's slot).
+// The ceiling for any per-thread counter: one slot per line, no lookup of the calling thread's
+// slot.
 void padded_slots(benchmark::State& state) {
   static std::array<PaddedSlot, kMaxThreads> slots{};
   own_slot_loop(state, slots);
@@ -344,8 +346,8 @@ void bucket_search_branch_free(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
-// A bare copy of the sharded layout (each benchmark thread owns slot thread_index(), no slot
-// lookup), so that the bucket search and the slot alignment can be varied one at a time.
+// Bare per-thread slots of the benchmark's own (each benchmark thread owns slot thread_index(), no
+// slot lookup), so that the bucket search and the slot alignment can be varied one at a time.
 // Slot: 11 counts and a sum. SlotsAt0 starts slot 0 on a 128-byte boundary, so every slot
 // starts its own 128-byte pair of lines; SlotsAt64 starts it 64 bytes
 // past one (what alignas(64) alone allows), so the last line of slot t and the first line of
@@ -388,9 +390,11 @@ void slot_histogram(benchmark::State& state) {
     } else {
       bucket = static_cast<std::size_t>(std::lower_bound(bounds, bounds + 10, v) - bounds);
     }
-    mine->sum.store(mine->sum.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);
+    // order: relaxed: no thread reads these slots while the benchmark runs; only the layout and the search are measured
     std::atomic<std::uint64_t>& count = mine->counts[bucket];
-    count.store(count.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    std::atomic<std::uint64_t>& sum = mine->sum;
+    count.store(count.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    sum.store(sum.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);
   }
   state.SetItemsProcessed(state.iterations());
 }

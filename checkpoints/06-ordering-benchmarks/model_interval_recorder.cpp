@@ -53,8 +53,9 @@ struct OneRecordOneInterval : lab_model::Suite<OneRecordOneInterval, 2> {
 }  // namespace
 
 TEST_CASE("model: an interval is whole and a record lands in exactly one") {
-  // Catches: the phase flipped before the buffer switch, a reader that does not wait for the old
-  // phase's writers, or a hand-over between writers and reader that orders nothing.
+  // Catches: an interval that is torn, or a record in no interval or in a later one: reader steps
+  // that let a late writer reach the old buffer, a read before the old phase's writers have left,
+  // or a hand-over that orders nothing (lesson 6, "The phaser").
   lab_model::require_holds<OneRecordOneInterval>(
       "a writer records once while the reader takes an interval: each interval's sum matches "
       "its counts, the record is in that interval or the next one taken after it, never later, "

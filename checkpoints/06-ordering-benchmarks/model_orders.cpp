@@ -119,7 +119,7 @@ TEST_CASE("model: OrderedCounter acq_rel publishes what the writer did before") 
 
 TEST_CASE("model: store buffering seq_cst and fenced never show both flags down") {
   // Catches: a store-buffering body that does not use the orders it is instantiated with, or a
-  // fenced body whose fence cannot order an earlier store before a later load.
+  // fenced body whose fence does not forbid the reordering that store buffering shows.
   lab_model::require_holds<StoreBufferingModel<metrics::SeqCstStoreBuffering>>(
       "SeqCstStoreBuffering never returns 0 on both threads (C++ forbids it)",
       lab_model::exhaustive());

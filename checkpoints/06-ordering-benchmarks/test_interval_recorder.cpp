@@ -92,14 +92,13 @@ TEST_CASE("IntervalRecorder rejects bounds that are not strictly increasing") {
 }
 
 TEST_CASE("no interval is torn or lost while writers record") {
-  // Catches: take_interval() flipping the phase before it switches the buffer (a writer that
-  // enters the new phase, which nobody waits for, can still find the old buffer and write into
-  // it while it is read), and a reader that does not wait for the old phase's writers (it reads
-  // the buffer while they are between their two adds). Either way an interval is torn (its sum
-  // is not the values its counts say) or an observation lands in a buffer after it was read and
-  // is missing from the totals. Every value equals its bucket's bound (10^6 for the overflow
-  // bucket), so a consistent interval has sum == sum(counts[b] * value[b]) exactly. TSan
-  // reports nothing: every access is atomic.
+  // Catches: an interval that is torn or loses an observation: take_interval() steps that let a
+  // writer entering the new phase reach the old buffer, or a read of a buffer an old-phase writer
+  // may still fill (lesson 6, "The phaser"). Which step comes first, and whom must the reader wait
+  // for? Either way an interval is torn (its sum is not the values its counts say) or an
+  // observation lands in a buffer after it was read and is missing from the totals. Every value
+  // equals its bucket's bound (10^6 for the overflow bucket), so a consistent interval has sum ==
+  // sum(counts[b] * value[b]) exactly. TSan reports nothing: every access is atomic.
   constexpr std::size_t n = 8;
   std::array<std::uint64_t, n + 1> values{};
   for (std::size_t b = 0; b < n; ++b) values[b] = 10 * (b + 1);
@@ -193,11 +192,12 @@ TEST_CASE("no interval is torn or lost while writers record") {
 }
 
 TEST_CASE("an interval that counts an observation sees what its writer did before") {
-  // Catches: a relaxed leave in record() or a relaxed wait in take_interval(). Then the reader
-  // that counts a writer as gone does not synchronize with it, and nothing orders the writer's
-  // earlier writes before the reader's reads: a data race, which ThreadSanitizer reports (x86
-  // hides it, weakly ordered CPUs and the compiler need not). Writer w owns bucket w; before its
-  // k-th record it writes k into a plain (non-atomic) array. Once the intervals so far hold c
+  // Catches: an interval that counts an observation but not what its writer did before record(): a
+  // hand-over from leaving writer to waiting reader that orders nothing (lesson 6, "The
+  // hand-overs": which operation publishes, and which pairs with it?). Then nothing orders the
+  // writer's earlier writes before the reader's reads: a data race, which ThreadSanitizer reports
+  // (x86 hides it, weakly ordered CPUs and the compiler need not). Writer w owns bucket w; before
+  // its k-th record it writes k into a plain (non-atomic) array. Once the intervals so far hold c
   // observations in bucket w, the reader may read element c - 1 and must find c - 1 there.
   constexpr std::size_t max_writers = 8;
   constexpr std::uint64_t capacity = 2'000'000;

@@ -56,8 +56,9 @@ void check_exact_under_contention() {
 }  // namespace
 
 TEST_CASE("OrderedCounter load order matches the RMW order") {
-  // Catches: a load_order() that ignores Order (always seq_cst, or Order itself, which is
-  // undefined behaviour for release and acq_rel), or that drops acquire from acq_rel.
+  // Catches: a load_order() that does not follow Order: one fixed order, Order itself where a load
+  // cannot take it (undefined behaviour), or one that drops a half of Order a load can have (lesson
+  // 6, "The exercise": which half can no load have?).
   using lab::named;  // a failed check prints the orders by name
   CHECK(named(OrderedCounter<std::memory_order_relaxed>::load_order()) ==
         named(std::memory_order_relaxed));
@@ -141,13 +142,14 @@ TEST_CASE("OrderedCounter reset concurrent with increments loses nothing") {
 }
 
 TEST_CASE("OrderedCounter acq_rel publishes what the writer did before") {
-  // Catches: an increment() that ignores Order (e.g. always relaxed), and a get() that loads
-  // relaxed instead of load_order(). OrderedCounter<acq_rel> promises what milestone 3's
-  // buckets do: a get() that reads the count a writer's increment produced synchronizes with
-  // it, so everything the writer did before is visible. Writer w writes k into a plain array,
-  // then increments its own counter; a reader whose get() returns c reads element c - 1, which
-  // must hold c - 1. With a relaxed increment or load nothing orders the write before the read:
-  // a data race, which ThreadSanitizer reports (x86-64 hides it: both compile alike there).
+  // Catches: an OrderedCounter<acq_rel> whose get() does not see what a writer did before its
+  // increment: an increment() or get() whose order does not come from Order (lesson 6, "The
+  // exercise": where does an atomic operation take its memory order?). OrderedCounter<acq_rel>
+  // promises that a get() that reads the count a writer's increment produced synchronizes with it,
+  // so everything the writer did before is visible. Writer w writes k into a plain array, then
+  // increments its own counter; a reader whose get() returns c reads element c - 1, which must hold
+  // c - 1. With a weaker increment or load nothing orders the write before the read: a data race,
+  // which ThreadSanitizer reports (x86-64 hides it: the orders compile alike there).
   constexpr std::size_t max_writers = 8;
   constexpr std::uint64_t per_writer = 50'000;
   constexpr std::uint64_t capacity = 8 * per_writer;

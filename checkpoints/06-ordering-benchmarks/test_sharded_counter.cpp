@@ -50,15 +50,16 @@ TEST_CASE("ShardedCounter rejects a slot count outside 1 to 256") {
 }
 
 TEST_CASE("ShardedCounter slots are on distinct cache lines") {
-  // Catches: unpadded slots. Eight 8-byte slots share one 64-byte line, so each increment
-  // takes the line away from the other writers (false sharing): correct, but as slow as one
-  // shared atomic. Checked statically (alignof, sizeof) and on real addresses.
+  // Catches: slots that share cache lines. Eight 8-byte slots share one 64-byte line, so each
+  // increment takes the line away from the other writers (false sharing): correct, but as slow as
+  // one shared atomic. Checked statically (alignof, sizeof) and on real addresses.
   ShardedCounter counter(8);
   counter.increment();
   CHECK(counter.get() == 1);
   INFO("alignof(Slot) = " << alignof(ShardedCounter::Slot)
                           << ", sizeof(Slot) = " << sizeof(ShardedCounter::Slot)
-                          << "; each Slot needs alignas(64): see the TODO in sharded_counter.hpp");
+                          << "; each Slot must start on a cache line and fill whole lines: "
+                             "see the TODO in sharded_counter.hpp");
   CHECK(alignof(ShardedCounter::Slot) >= 64);
   CHECK(sizeof(ShardedCounter::Slot) % 64 == 0);
   std::set<std::uintptr_t> lines;
@@ -113,12 +114,14 @@ TEST_CASE("ShardedCounter get never goes backwards while writers run") {
 }
 
 TEST_CASE("ShardedCounter with more threads than slots is still exact") {
-  // Catches: threads without a slot of their own that update a shared slot with load + store
-  // (the overflow slot, or "index % slots"): two of them can read the same value and one
-  // increment is lost. A shared slot needs fetch_add.
-  // TSan does not reliably report the race on a plain shared slot (its history of the other
-  // thread's access is often gone by the time of the second access), so the test counts: the
-  // threads run long enough to make a lost increment near certain.
+  // Catches: increments lost when threads without a slot of their own share one: an update of a
+  // shared slot that is not one indivisible step (lesson 6, "How the sharded counter reaches the
+  // physical limit": how many writers does each slot have?). Threads beyond the slot count share
+  // the overflow slot (or, in an "index % slots" design, another thread's slot); two of them can
+  // read the same value, and one increment is lost. TSan does not reliably report the race on a
+  // plain shared slot (its history of the other thread's access is often gone by the time of the
+  // second access), so the test counts: the threads run long enough to make a lost increment near
+  // certain.
   ShardedCounter counter(2);
   const auto report = lab::hammer(
       lab::stress_threads() + 2, {.min_ops = 200'000, .min_time = lab::milliseconds(300)},

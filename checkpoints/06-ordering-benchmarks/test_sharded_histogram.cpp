@@ -55,9 +55,9 @@ std::size_t reference_bucket(const std::array<std::uint64_t, N>& bounds, std::ui
 }  // namespace
 
 TEST_CASE("ShardedHistogram finds and counts buckets as milestone 3 does") {
-  // Catches: a find_bucket() that is off by one at the bounds (upper_bound, or `<=` in a
-  // branch-free step), values above the last bound not in the overflow bucket, a sum that
-  // misses values, and a copyable histogram.
+  // Catches: a find_bucket() off by one at the bounds (a value equal to a bound filed in the next
+  // bucket), values above the last bound not in the overflow bucket, a sum that misses values, and
+  // a copyable histogram.
   CHECK_FALSE(std::is_copy_constructible_v<ShardedHistogram<4>>);
   CHECK_FALSE(std::is_copy_assignable_v<ShardedHistogram<4>>);
   // Every size from 1 to 9 bounds, every bound, one below and one above it: a branch-free
@@ -113,10 +113,10 @@ TEST_CASE("ShardedHistogram rejects bad bounds and a slot count outside 1 to 256
 }
 
 TEST_CASE("ShardedHistogram slots are on cache lines of their own") {
-  // Catches: unpadded slots. Without alignas(64) on Slot, the end of one thread's slot (its
-  // sum) and the start of the next one's (its first counts) share a 64-byte line, and two
-  // threads recording at once pass that line back and forth (false sharing): correct, but
-  // slower than one shared histogram. Checked on the type and on real addresses.
+  // Catches: slots that share a cache line (false sharing): the end of one thread's slot and the
+  // start of the next one's on one 64-byte line, passed back and forth between two recording
+  // threads (lesson 6, "The sharded design": where may a slot start?). Correct, but slower than one
+  // shared histogram. Checked on the type and on real addresses.
   using H = ShardedHistogram<10>;
   H histogram({1, 2, 5, 10, 20, 50, 100, 200, 500, 1000}, 8);
   histogram.record(3);
@@ -201,10 +201,12 @@ TEST_CASE("ShardedHistogram is exact after the writers join") {
 }
 
 TEST_CASE("ShardedHistogram with more threads than slots is still exact") {
-  // Catches: threads without a slot of their own that update the shared overflow slot with
-  // load + store (or "thread index % slots" sharing): two of them read the same value and an
-  // observation or a value is lost. A shared slot needs read-modify-writes. TSan does not
-  // reliably report the race, so the test counts, long enough to make a loss near certain.
+  // Catches: observations or values lost when threads without a slot of their own share one: an
+  // update of a shared slot that is not one indivisible step (lesson 6, "The sharded design": how
+  // many writers does each slot have?). Threads beyond the slot count share the overflow slot (or,
+  // in a "thread index % slots" design, another thread's slot); two of them can read the same
+  // value, and an observation or a value is lost. TSan does not reliably report the race, so the
+  // test counts, long enough to make a loss near certain.
   const std::size_t threads = lab::stress_threads() + 2;
   ShardedHistogram<2> histogram({10, 100}, 2);
   const auto report =
@@ -221,13 +223,14 @@ TEST_CASE("ShardedHistogram with more threads than slots is still exact") {
 }
 
 TEST_CASE("no sharded snapshot counts an observation whose value is missing from the sum") {
-  // Catches: snapshot() reading a slot's sum BEFORE its counts, and record() storing the count
-  // BEFORE the sum. Either way a snapshot can count an observation whose value its sum lacks.
-  // As in milestone 3, every value equals its bucket's bound (10^6 for the overflow bucket),
-  // so the counted values add up to exactly sum(counts[b] * value[b]) and the promise is
-  // sum >= that; half of the observations go to the overflow bucket, read last, and 64 buckets
-  // make a snapshot long enough for writers to record during it. TSan reports nothing (every
-  // access is atomic), so the test counts. Counts must never go backwards either.
+  // Catches: a sharded snapshot that counts an observation whose value its sum lacks: an update
+  // order in record() or a read order in snapshot() that lets a slot's count run ahead of its sum
+  // (lesson 6, "Why the snapshot keeps milestone 3's promises"). As in milestone 3, every value
+  // equals its bucket's bound (10^6 for the overflow bucket), so the counted values add up to
+  // exactly sum(counts[b] * value[b]) and the promise is sum >= that; half of the observations go
+  // to the overflow bucket, read last, and 64 buckets make a snapshot long enough for writers to
+  // record during it. TSan reports nothing (every access is atomic), so the test counts. Counts
+  // must never go backwards either.
   constexpr std::size_t n = 64;
   std::array<std::uint64_t, n + 1> values{};
   for (std::size_t b = 0; b < n; ++b) values[b] = 10 * (b + 1);
@@ -268,12 +271,13 @@ TEST_CASE("no sharded snapshot counts an observation whose value is missing from
 }
 
 TEST_CASE("a sharded snapshot that counts an observation sees what its writer did before") {
-  // Catches: a relaxed count store in record() or relaxed count loads in snapshot(). Then a
-  // snapshot that sees an observation does not synchronize with its writer, and nothing orders
-  // the writer's earlier writes before the reader's reads: a data race, which ThreadSanitizer
-  // reports (x86 would hide it, weakly ordered CPUs would not). Writer w owns bucket w; before
-  // its k-th record it writes k into a plain (non-atomic) array. A snapshot showing count c in
-  // bucket w may then read element c - 1 of that array, and must find c - 1 there.
+  // Catches: a sharded snapshot that counts an observation but not what its writer did before
+  // record(): orders that build no happens-before edge from writer to reader (lesson 6, "Why the
+  // snapshot keeps milestone 3's promises": which write publishes?). Then nothing orders the
+  // writer's earlier writes before the reader's reads: a data race, which ThreadSanitizer reports
+  // (x86 would hide it, weakly ordered CPUs would not). Writer w owns bucket w; before its k-th
+  // record it writes k into a plain (non-atomic) array. A snapshot showing count c in bucket w may
+  // then read element c - 1 of that array, and must find c - 1 there.
   constexpr std::size_t max_writers = 8;
   constexpr std::uint64_t capacity = 2'000'000;
   const std::size_t writers = std::min(lab::stress_threads() - 1, max_writers);

@@ -4,8 +4,8 @@
 //
 // Calibration on the course machine (2 vCPUs, KVM, synchronized start): relaxed and
 // release/acquire show r1 == r2 == 0 in 7 % (busy machine) to 77 % (idle) of the trials, so
-// 40000 trials catch a release/acquire handshake every time (20 of 20 runs); seq_cst and the
-// seq_cst fence show none in 1000000. See the m6 lesson for the measured table.
+// 40000 trials catch a release/acquire handshake every time (20 of 20 runs); seq_cst and a
+// correctly fenced body show none in 1000000. See the m6 lesson for the measured table.
 #include <store_buffering.hpp>
 
 #include <doctest/doctest.h>
@@ -79,10 +79,10 @@ TEST_CASE("store buffering seq_cst never shows both flags down") {
 }
 
 TEST_CASE("store buffering with the fenced variant never shows both flags down") {
-  // Catches: a fence in the wrong place in FencedStoreBuffering's first() and second(), or one too
-  // weak to keep a store from passing a later load (the mutants acq-rel-fence and
-  // fence-before-store). Which fence, and where, is the student's decision: lesson 6, "Fences:
-  // release, acquire, and fence-to-fence synchronization".
+  // Catches: a fenced body that still lets r1 == r2 == 0 happen: a fence that does not stand
+  // between the two operations that must not trade places, or one too weak for them (lesson 6,
+  // "Fences: release, acquire, and fence-to-fence synchronization"). Which fence, and where, is the
+  // student's decision.
   const auto out = run_checked<metrics::FencedStoreBuffering>(weak_seen);
   CHECK_MESSAGE(out.weak() == 0,
                 "the fenced variant's bodies saw r1 == r2 == 0 in "

@@ -175,6 +175,31 @@ class FindLeaksTest(unittest.TestCase):
         self.check(self._with_file("lessons/01-counter/README.md",
                                    "`files_done.fetch_add(1, std::memory_order_release)`\n"), [])
 
+    def test_a_checkpoint_comment_or_message_that_states_the_solution_is_found(self):
+        # Shipped checkpoint sources are read by students too: `scripts/lab check` prints the
+        # first sentence of each `// Catches:` comment, and a failed CHECK prints its message.
+        rel = "checkpoints/01-counter/test_counter.cpp"
+        for text, kind in (
+                ("// Catches: a get() other than errors_.load(std::memory_order_acquire).\n",
+                 "comment"),
+                ('CHECK_MESSAGE(ok, "use errors_.load(std::memory_order_acquire)");\n',
+                 "string literal")):
+            with self.subTest(kind=kind):
+                (leak,) = self.check(self._with_file(rel, text), [kind])
+                self.assertTrue(leak.where.startswith(rel + ":1"), leak.where)
+
+    def test_checkpoint_code_and_instructor_only_checkpoint_files_are_not_searched(self):
+        # A test calls the API (its code is not prose), and checkpoints/*/instructor/ and
+        # checkpoints/*/models/ never leave the instructor's repository (export.py).
+        self.check(self._with_file("checkpoints/01-counter/test_counter.cpp",
+                                   "void f(Counter& c) { c.errors_.load(std::memory_order_acquire); }\n"),
+                   [])
+        for rel in ("checkpoints/01-counter/instructor/check.cpp",
+                    "checkpoints/01-counter/models/model.cpp"):
+            with self.subTest(rel=rel):
+                self.check(self._with_file(
+                    rel, "// errors_.fetch_add(1, std::memory_order_release)\n"), [])
+
     def test_instructor_docs_may_hold_the_answers(self):
         self.check(self._with_file("docs/instructor-orders.md",
                                    "| errors_ | `errors_.fetch_add(1, std::memory_order_release)` |\n"),

@@ -169,9 +169,10 @@ class ShardedHistogram {
 
   // Copies the bounds and adds up every slot's counts and sums. Any thread, concurrently with
   // record(). The promises of milestone 3's snapshot, slot by slot:
-  //  - every counts[i] is at least what all writers had recorded in bucket i before the call
-  //    and at most what they recorded until its end; a later snapshot taken by the same thread
-  //    never shows a smaller count;
+  //  - every counts[i] includes every record() into bucket i that happens before the call, and
+  //    never more than the record() calls that had started (C++ promises nothing in real time
+  //    beyond that; on real hardware each slot's count is one it held between the call and the
+  //    return); a later snapshot taken by the same thread never shows a smaller count;
   //  - every observation the counts include is also in the sum, and whatever a thread did
   //    before record(v) is visible to the thread whose snapshot counts that observation;
   //  - once every writer has finished (for example, its thread joined), the snapshot is exact.

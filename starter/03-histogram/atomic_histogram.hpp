@@ -149,7 +149,7 @@ class AtomicHistogram {
     // HistogramSnapshot, never blocking the writers, so that every promise above holds.
     // Lesson 3, "What a snapshot can promise". Questions: do you read the buckets or the sum
     // first, given the order record() writes them in? What must each bucket read pair with in
-    // record() so that the later read of the sum includes what the buckets counted?
+    // record() so that the sum you return includes what the buckets counted?
     LAB_TODO("snapshot(): copy bounds, counts and sum so that every counted observation is in the "
              "sum (lesson 3, \"What a snapshot can promise\"). Buckets or sum first, and what "
              "must each bucket read pair with?");

@@ -34,7 +34,7 @@ from pathlib import Path
 from ..console import LabError, info, paint, table, warn
 from ..course import ROOT
 from ..release import release_overrides
-from .leaks import INSTRUCTOR_DOCS, find_leaks
+from .leaks import INSTRUCTOR_DOCS, INSTRUCTOR_FOLDERS, find_leaks
 from .verify_export import verify
 
 # Paths (relative, POSIX) that never leave the instructor's repository.
@@ -45,7 +45,9 @@ DROP_FILES = {
     *INSTRUCTOR_DOCS,                         # the instructor guide, design notes, order key
 }
 DROP_NAMES = {"mutants.json"}
-INSTRUCTOR_FOLDERS = {"instructor", "models"}     # checkpoints/NN-name/<these>/
+# And checkpoints/NN-name/<INSTRUCTOR_FOLDERS>/ (from leaks.py, which skips them too).
+
+
 def add_export_arguments(p):
     p.add_argument("dir", help="where to write the student repository (must not exist, or be "
                                "empty, unless --force)")

@@ -15,7 +15,11 @@ This check finds such leaks mechanically:
                       shared signatures such as `exported_names(kind, name)` when the starter
                       calls it) is not secret and is ignored.
   places searched     every comment, every string literal (a `LAB_TODO` message is one) of
-                      starter/**.hpp|cpp, the whole text of starter/**.md, EVERY rung of every
+                      starter/**.hpp|cpp and of the shipped checkpoint sources,
+                      checkpoints/**.hpp|cpp but checkpoints/*/instructor/ and
+                      checkpoints/*/models/ (their `// Catches:` comments, which `scripts/lab
+                      check` prints, and their CHECK messages; not their code, which calls the
+                      API), the whole text of starter/**.md, EVERY rung of every
                       hint ladder of checkpoints/*/manifest.json ("hints", and each
                       "stretch_hints" ladder: the deepest rung teaches on another example, it
                       never shows the exercise's code), the whole text of lessons/**.md and
@@ -49,6 +53,9 @@ INSTRUCTOR_DOCS = frozenset({"docs/instructor-guide.md", "docs/design.md",
                              "docs/instructor-orders.md", "docs/ordering-rubric.md",
                              "docs/ta-guide.md"})
 WINDOW = 4  # tokens: "a normalized code fragment of 4 or more tokens"
+# checkpoints/NN-name/<these>/ hold instructor-only checks that the student release leaves out
+# (export.py drops them with this same set), so they may state the answers.
+INSTRUCTOR_FOLDERS = frozenset({"instructor", "models"})
 
 
 @dataclass(frozen=True)
@@ -210,8 +217,36 @@ def _string_text(token: Token) -> str:
 def starter_prose(root: Path) -> list[_Prose]:
     """Comments (consecutive line comments joined), string literals (adjacent ones joined, as
     the compiler joins them) and Markdown files of the starter tree, lexed as code."""
+    prose = code_file_prose(root, _starter_files(root, CODE_SUFFIXES))
+    for path in _starter_files(root, (".md",)):
+        rel = path.relative_to(root).as_posix()
+        text = "\n".join(line for line in _read(path).splitlines() if ALLOW_MARKER not in line)
+        prose.append(_Prose(rel, "markdown", lex(text)))
+    return prose
+
+
+def _checkpoint_files(root: Path) -> list[Path]:
+    """The C++ sources of checkpoints/ that the student release ships: all but those under
+    checkpoints/NN-name/instructor/ and checkpoints/NN-name/models/."""
+    base = root / "checkpoints"
+    return [p for p in sorted(base.rglob("*"))
+            if p.is_file() and p.suffix in CODE_SUFFIXES
+            and not (len(p.relative_to(base).parts) > 2
+                     and p.relative_to(base).parts[1] in INSTRUCTOR_FOLDERS)]
+
+
+def checkpoint_prose(root: Path) -> list[_Prose]:
+    """Comments and string literals of the shipped checkpoint sources (a `// Catches:` comment,
+    whose first sentence `scripts/lab check` prints, a CHECK_MESSAGE), lexed as code; their code
+    is not searched (a test calls the API it tests)."""
+    return code_file_prose(root, _checkpoint_files(root))
+
+
+def code_file_prose(root: Path, paths: list[Path]) -> list[_Prose]:
+    """Comments (consecutive line comments joined) and string literals (adjacent ones joined, as
+    the compiler joins them) of C++ files, lexed as code."""
     prose: list[_Prose] = []
-    for path in _starter_files(root, CODE_SUFFIXES):
+    for path in paths:
         rel = path.relative_to(root).as_posix()
         lines = _read(path).splitlines()
         tokens = lex(_read(path))
@@ -249,10 +284,6 @@ def starter_prose(root: Path) -> list[_Prose]:
             block.extend(inner)
             last_line = t.line + t.text.count("\n")
         flush()
-    for path in _starter_files(root, (".md",)):
-        rel = path.relative_to(root).as_posix()
-        text = "\n".join(line for line in _read(path).splitlines() if ALLOW_MARKER not in line)
-        prose.append(_Prose(rel, "markdown", lex(text)))
     return prose
 
 
@@ -307,7 +338,8 @@ def find_leaks(root: Path, tree: Path | None = None) -> list[Leak]:
     for key in given_fragments(tree):
         secret.pop(key, None)
     leaks: list[Leak] = []
-    for p in starter_prose(tree) + hint_prose(tree) + lesson_and_doc_prose(tree):
+    for p in (starter_prose(tree) + checkpoint_prose(tree) + hint_prose(tree)
+              + lesson_and_doc_prose(tree)):
         seq = normalize(p.tokens)
         hits = [(i, secret[key]) for key, i in windows(seq) if key in secret]
         # One leak per run of overlapping windows, if the run says enough (see weight()).
@@ -339,8 +371,8 @@ def main(argv: list[str]) -> int:
     leaks = find_leaks(root)
     for leak in leaks:
         print(leak)
-    print(f"leaks: {len(leaks)} solution fragment(s) in starter comments, strings, Markdown, "
-          "hints, lessons or student docs" + ("" if leaks else " (none)"))
+    print(f"leaks: {len(leaks)} solution fragment(s) in starter or checkpoint comments, strings, "
+          "Markdown, hints, lessons or student docs" + ("" if leaks else " (none)"))
     return 1 if leaks else 0
 
 
