@@ -131,9 +131,10 @@ TEST_CASE("RateLimiter rejects a zero limit and a window that is not positive") 
 }
 
 TEST_CASE("RateLimiter counts a now that goes backwards against the newest window") {
-  // Catches: a rollover on any change of window (`!=` instead of `>`): a late clock reading
-  // reopens the old window, resets its count and admits another `limit` calls, and the next
-  // call of the newer window resets again.
+  // Catches: a rollover on any change of window, backwards too: a late clock reading reopens
+  // the old window, resets its count and admits another `limit` calls, and the next call of the
+  // newer window resets again (rate-limiter.md, "A `now` that goes backwards": which windows may
+  // replace the current one?).
   RateLimiter limiter(2, 1s);
   const TimePoint w5 = window_start(5, 1s);
   const TimePoint w6 = window_start(6, 1s);

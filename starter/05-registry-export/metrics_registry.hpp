@@ -307,8 +307,8 @@ class MetricsRegistry {
     // failure in failed_exports_, whatever was thrown; never let an exception out. Lesson 5,
     // "Part 2: the exporter thread: start, prompt stop, join, exceptions" (rule 5 of "Rules").
     // Questions: what happens to the whole program when an exception leaves a thread's
-    // function? C++ can throw an int: which handler catches it? Does anything read these two
-    // statistics to find other data, so which order do their updates need?
+    // function? C++ can throw an int: which handler catches it? (The two counts are statistics:
+    // exports() and failed_exports() above say what their readers are promised.)
     LAB_TODO("export_once(): snapshot, call back, count success or failure, and let nothing "
              "escape (lesson 5, \"Part 2: the exporter thread\"). What may a callback throw?");
   }
