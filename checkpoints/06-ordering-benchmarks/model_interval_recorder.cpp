@@ -2,11 +2,11 @@
 // C++ memory model (Relacy, through the stand-in <atomic> of checkpoints/common/relacy/), not by
 // this x86-64 CPU and not by luck. Its mistakes live between two adjacent steps of
 // take_interval() (a writer that enters just there) or in an order x86 never shows wrong, so a
-// run-time test meets them a few times a minute at best; the model tries every interleaving
-// and every value each load may read.
+// run-time test meets them a few times a minute at best; the model tries many interleavings,
+// each load reading the latest store or, where the model allows, up to two before it.
 //
-// Search: exhaustive (Relacy's full search) over a writer that records once and a reader that
-// takes one interval, with the rest collected after both.
+// Search: bounded (Relacy's random scheduler, see the TEST_CASE) over a writer that records once
+// and a reader that takes one interval, with the rest collected after both.
 #include "lab_model.hpp"
 
 #include "lab_model_student_begin.hpp"

@@ -3,8 +3,8 @@
 // The course machine is x86-64 (TSO): it can show store buffering, but it can never show
 // relaxed message passing or a reordered pair of loads going wrong, because its hardware does
 // not reorder those. Relacy (Dmitry Vyukov's relacy, Debian relacy-dev) runs a small test many
-// times under the C++ memory model itself, exploring the interleavings AND the values each
-// relaxed/acquire load may legally return, so a protocol that is only correct "on x86" fails
+// times under its model of the C++ memory model, exploring the interleavings AND, for each load,
+// the latest store or the one before it where allowed, so a protocol only correct "on x86" fails
 // here as it would on AArch64 or POWER (or after a compiler reordering).
 //
 //   m6_models MODEL     runs one model; exit 0 when Relacy's verdict is the expected one
@@ -181,7 +181,7 @@ int main(int argc, char** argv) {
     // it at a std::ostringstream: Relacy replaces the allocator while it simulates, and a
     // string buffer that grows during the simulation is freed by the wrong allocator.
     rl::test_params params;
-    params.search_type = rl::fair_full_search_scheduler_type;  // every interleaving and value
+    params.search_type = rl::fair_full_search_scheduler_type;  // loads at most 1 store stale
     params.iteration_count = 10'000'000;                       // a bound; full search ends sooner
     const bool ok = m.run(params);  // true when no assertion failed
     const bool failed = !ok;

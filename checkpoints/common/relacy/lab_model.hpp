@@ -1,9 +1,10 @@
 // lab_model.hpp: the support of the model checkpoints (mN_model_checks executables).
 //
 // A model checkpoint runs a small test of the student's own, unchanged header under Relacy,
-// which explores the interleavings and the values each load may read under the C++ memory
-// model (not under this x86-64 CPU). The header comes through the stand-in <atomic> in this
-// folder (see the file `atomic`). A violated property prints, on stdout:
+// which explores the interleavings, each load reading the latest store or a slightly older one
+// that the C++ memory model allows (the bound: docs/model-checks.md), not what this x86-64 CPU
+// does. The header comes through the stand-in <atomic> in this folder (see the file `atomic`).
+// A violated property prints, on stdout:
 //
 //   model: <the property in words>
 //   <Relacy's own report: the failing execution's history, one step a line, unchanged>
@@ -109,7 +110,7 @@ struct Search {
   rl::iteration_t iterations = 100'000'000;  // full search: a cap it never reaches
   const char* reason = "";
 };
-// Every execution (Relacy's full search scheduler).
+// Every execution Relacy's full search scheduler enumerates (a load reads at most 1 store back).
 inline Search exhaustive() { return {}; }
 // A fixed number of executions of the random scheduler (deterministic: Relacy seeds each
 // execution by its index); `reason` says why the full search is out of reach.

@@ -1,7 +1,9 @@
 // cpp20_toolbox.cpp: four C++20 atomics tools next to the counter of milestone 1.
 //
 //   1. is_always_lock_free (compile time, for every object of the type) against is_lock_free()
-//      (run time, for this object) for a counter and for a 3-byte struct;
+//      (run time; the standard words it per object, libstdc++ 12 answers per type: it passes a
+//      fake, minimally aligned address, bits/atomic_base.h:440-445) for a counter and for a
+//      3-byte struct;
 //   2. atomic_flag, which the standard promises is lock-free ([atomics.flag]; C++20's
 //      atomic_signed_lock_free and atomic_unsigned_lock_free are too, [atomics.alias], but
 //      libstdc++ 12 does not define them), as a test-and-test-and-set spinlock (C++20 added

@@ -1,11 +1,11 @@
 // upload_progress.cpp: one counter that publishes plain data (lesson 03, "What a snapshot can
 // promise").
 //
-// Not the histogram, and not shaped like it: ONE atomic and plain memory. An uploader thread
-// writes each file's name id into a plain array and then raises `files_done`, the number of
-// files completed. A monitor thread waits until `files_done` says every file is done, then
-// reads every name. The promise: a monitor that sees a file counted as done also sees its
-// name. This is lesson 2's message passing, with a count for a flag.
+// Not the histogram, but the same publication pattern on different data: ONE writer, ONE
+// atomic and plain memory. An uploader thread writes each file's name id into a plain array and
+// then raises `files_done`, the number of files completed. A monitor thread waits until
+// `files_done` says every file is done, then reads every name. The promise: a monitor that sees
+// a file counted as done also sees its name: lesson 2's message passing, a count for a flag.
 //
 //   lesson_03_upload_progress             release increment, acquire load: silent
 //   lesson_03_upload_progress --relaxed   relaxed increment and load: TSan reports the race

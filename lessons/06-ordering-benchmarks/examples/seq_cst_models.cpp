@@ -1,7 +1,7 @@
 // seq_cst_models.cpp: Relacy model checks of seq_cst, mixed orders and fences (lesson 06,
 // "seq_cst itself" and "Fences against operations"). x86 cannot show most of these outcomes
-// (it is TSO); Relacy explores every interleaving and every value each load may return under
-// its implementation of the C++ memory model.
+// (it is TSO); Relacy explores every interleaving, each load reading the latest store or the
+// one before it where its implementation of the C++ memory model allows.
 // lab-model: relacy
 //   lesson_06_seq_cst_models MODEL     runs one model and prints Relacy's verdict
 //   lesson_06_seq_cst_models --list    the models
@@ -172,7 +172,7 @@ int main(int argc, char** argv) {
     std::printf("model %s: %s\n", m.name, m.what);
     std::fflush(stdout);
     rl::test_params params;
-    params.search_type = rl::fair_full_search_scheduler_type;  // every interleaving and value
+    params.search_type = rl::fair_full_search_scheduler_type;  // loads at most 1 store stale
     params.iteration_count = 10'000'000;                       // a bound; full search ends sooner
     const bool ok = m.run(params);
     std::cout.flush();

@@ -20,9 +20,9 @@
 //   lesson_06_seqlock_model no-writer-fence    violated: a kept read of {1, 0}
 //   lesson_06_seqlock_model plain-data         the data as plain ints: a data race
 //
-// Relacy (Debian relacy-dev) runs the threads as fibers and explores every interleaving and
-// every value each load may read under the C++ memory model: x86 would never show these
-// failures (it keeps loads in order, and stores in order).
+// Relacy (Debian relacy-dev) runs the threads as fibers and explores every interleaving, each
+// load reading the latest store or, where the C++ memory model allows, the one before it: x86
+// would never show these failures (it keeps loads in order, and stores in order).
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[1], m.name) != 0) continue;
     // Relacy prints a failing execution's history to std::cout, step by step.
     rl::test_params params;
-    params.search_type = rl::sched_full;  // every interleaving and every value
+    params.search_type = rl::sched_full;  // every interleaving; loads at most 1 store stale
     const bool ok = m.run(params);
     std::cout.flush();
     std::printf("%s: %s after %llu executions\n", m.name,
