@@ -390,7 +390,8 @@ void slot_histogram(benchmark::State& state) {
     } else {
       bucket = static_cast<std::size_t>(std::lower_bound(bounds, bounds + 10, v) - bounds);
     }
-    // order: relaxed: no thread reads these slots while the benchmark runs; only the layout and the search are measured
+    // order: relaxed: no thread reads these slots while the benchmark runs; only the layout
+    // and the search are measured.
     std::atomic<std::uint64_t>& count = mine->counts[bucket];
     std::atomic<std::uint64_t>& sum = mine->sum;
     count.store(count.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);

@@ -191,9 +191,8 @@ class FindLeaksTest(unittest.TestCase):
     def test_checkpoint_code_and_instructor_only_checkpoint_files_are_not_searched(self):
         # A test calls the API (its code is not prose), and checkpoints/*/instructor/ and
         # checkpoints/*/models/ never leave the instructor's repository (export.py).
-        self.check(self._with_file("checkpoints/01-counter/test_counter.cpp",
-                                   "void f(Counter& c) { c.errors_.load(std::memory_order_acquire); }\n"),
-                   [])
+        code = "void f(Counter& c) { c.errors_.load(std::memory_order_acquire); }\n"
+        self.check(self._with_file("checkpoints/01-counter/test_counter.cpp", code), [])
         for rel in ("checkpoints/01-counter/instructor/check.cpp",
                     "checkpoints/01-counter/models/model.cpp"):
             with self.subTest(rel=rel):

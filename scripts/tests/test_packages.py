@@ -26,9 +26,6 @@ class DistributionTest(unittest.TestCase):
                 self.assertIn(name, packages.INSTRUCTOR_PACKAGES, f"{distro}: {name}")
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 def _apt_install_words(text: str) -> list[str]:
     """The package names of the first `apt-get install` command in a text (continuation lines
@@ -58,3 +55,7 @@ class StudentListsTest(unittest.TestCase):
         want = sorted(packages.package_names(list(packages.STUDENT_PACKAGES), "ubuntu 24.04")
                       + ["bubblewrap"])
         self.assertEqual(sorted(_apt_install_words(text.split("apt-get update", 1)[1])), want)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -45,7 +45,8 @@ DROP_FILES = {
     *INSTRUCTOR_DOCS,                         # the instructor guide, design notes, order key
 }
 DROP_NAMES = {"mutants.json"}
-# And checkpoints/NN-name/<INSTRUCTOR_FOLDERS>/ (from leaks.py, which skips them too).
+# And checkpoints/NN-name/<INSTRUCTOR_FOLDERS>/ (the set is leaks.py's: the leak check skips
+# exactly what the release leaves out).
 
 
 def add_export_arguments(p):
