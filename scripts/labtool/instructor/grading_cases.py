@@ -18,6 +18,7 @@ rewrites only the files that differ, so each case recompiles only the milestones
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 import xml.etree.ElementTree as ET
@@ -327,12 +328,26 @@ def run_case(case: Case, milestones: list[Milestone], base: Path, work: Path) ->
     return True, f"{took:.0f} s; {score}"
 
 
+def let_the_sandbox_read(root: Path) -> None:
+    """The cases are graded in the sandbox, as a user who must read the course (the grader
+    refuses otherwise: sandbox.py). A checkout made in a private folder (`mktemp -d` makes
+    0700 folders) would fail every case; the self-test opens the checkout's own top folder to
+    others (o+rx: what a clone's subfolders already have) and says so. The grader itself keeps
+    refusing: whether to open a course tree is the instructor's decision."""
+    mode = os.stat(root).st_mode & 0o7777
+    if mode & 0o005 != 0o005:
+        os.chmod(root, mode | 0o005)
+        info(f"grade selftest: {root} was mode {mode:04o}; the sandbox user must read the course, "
+             f"so it is now {mode | 0o005:04o} (chmod o+rx)")
+
+
 def run_suite(build_root: Path, only: str | None = None) -> list[tuple[str, bool, str]]:
     """Grades every adversarial submission (or those whose name contains `only`); returns
     (case, ok, detail) for each. Two cases at a time on two CPUs, each worker with its own
     work folder (the grader's build tree), so that one case's compiler or time limit keeps
     the other CPU busy."""
     milestones = load_milestones()
+    let_the_sandbox_read(ROOT)
     base = Path(build_root).resolve() / "grade-selftest"
     selected = [c for c in cases(milestones) if not only or only.lower() in c.name.lower()]
     works = [base / f"work{i}" for i in range(min(worker_count(), len(selected)) or 1)]
