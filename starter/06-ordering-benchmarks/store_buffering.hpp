@@ -74,10 +74,11 @@ struct FencedStoreBuffering {
   // Thread 1: sets x, then returns y. Where a fence goes, and how strong, is the TODO's question.
   static int first([[maybe_unused]] StoreBufferingFlags& flags) {
     // TODO: thread 1 again, with the weakest order on the store and on the load, and a fence
-    // that forbids r1 == r2 == 0 on its own. Lesson 6, the store-buffering section and "What
-    // each order compiles to". Questions: which reordering must the fence prevent, so where
-    // must it stand? Which fence strengths order an earlier store before a later load, and what
-    // does each compile to on x86-64?
+    // that forbids r1 == r2 == 0 on its own. Lesson 6, the store-buffering section and
+    // "Fences against operations". Questions: which reordering must the fence prevent, so
+    // where must it stand? Which relation of [atomics.order] would order this thread's store
+    // against the other thread's load, and which fences take part in it? (Decide from the
+    // standard: what one CPU's instructions do is no proof.)
     LAB_TODO("FencedStoreBuffering::first(): weakest store and load, and a fence that alone "
              "forbids r1 == r2 == 0 (lesson 6, store-buffering section). Where, and how strong?");
   }

@@ -7,7 +7,7 @@
 //   lesson_06_seq_cst_models --list    the models
 //
 // Relacy (Debian relacy-dev) follows the C++11 wording of seq_cst, written before P0668R5
-// (C++20) weakened it: see the lesson for what that means for the "iriw_release" verdict.
+// (C++20) weakened it: the lesson's "What Relacy's verdict means here" explains "p0668_core".
 #include <cstdio>
 #include <cstring>
 #include <iostream>
