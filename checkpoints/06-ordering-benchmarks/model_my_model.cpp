@@ -59,8 +59,9 @@ using FillOfPart1MissesAnOrder =
 namespace {
 
 constexpr const char* kQuestion =
-    "which parts does your model assert on once complete() was seen, and which of its "
-    "threads can run a fill() at the same time as another fill() and as the consumer's reads?";
+    "does complete() return true in some execution of your model, which parts does the model "
+    "assert on then, and which of its threads can run a fill() at the same time as another "
+    "fill() and as the consumer's reads?";
 
 }  // namespace
 
