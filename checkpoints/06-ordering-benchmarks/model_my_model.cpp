@@ -1,65 +1,85 @@
 // Model checkpoint of milestone 6's stretch exercise "write a model of your own": the student's
-// model (my_model.hpp, metrics::MailboxModel) is judged by what it finds, not by its text. It
-// runs on three implementations of a one-shot mailbox given here: one correct, and two that
+// model (my_model.hpp, metrics::ReportModel) is judged by what it finds, not by its text. It
+// runs on four implementations of a two-part report given here: one correct, and three that
 // each miss one order. A model worth having holds on the first and finds a violating execution
-// on each of the other two, whatever this x86-64 CPU would show.
+// on each of the other three, whatever this x86-64 CPU would show.
 //
-// The protocol (not an exercise of the course): send(v) writes the payload, then raises the
-// flag; a consumer calls ready() and, only if it returns true, read(), which must return the
-// payload that was sent. The payload word is an atomic accessed with relaxed orders, so that a
-// stale payload is a VALUE a model can assert on (a plain variable would make Relacy report a
-// data race whatever the model asserts); in real code it would be plain data.
+// The protocol (not an exercise of the course): a report has two parts, 0 and 1, each filled
+// once by its own producer. fill(part, value) writes that part's payload, then counts the
+// part's arrival on a shared counter with a read-modify-write; complete() is true once both
+// parts have arrived; a consumer calls complete() and, only if it returns true, read(0) and
+// read(1), which must return the values that were filled. The payload words are atomics
+// accessed with relaxed orders, so that a stale payload is a VALUE a model can assert on (a
+// plain variable would make Relacy report a data race whatever the model asserts); in real
+// code they would be plain data.
 //
-// Search: exhaustive (Relacy's full search): a handful of executions.
+// Search: exhaustive (Relacy's full search): a few hundred executions.
 #include "lab_model.hpp"
 
-namespace course_mailbox {
+namespace course_report {
 
-// A one-shot mailbox; Raise is the order of the flag's store in send(), Look that of its load in
-// ready().
-template <std::memory_order Raise, std::memory_order Look>
-class Mailbox {
+// A two-part report; Arrive0 and Arrive1 are the orders of the arrival count's increment in
+// fill() of part 0 and of part 1, Look that of the count's load in complete().
+template <std::memory_order Arrive0, std::memory_order Arrive1, std::memory_order Look>
+class Report {
  public:
-  void send(int value) {
-    payload_.store(value, std::memory_order_relaxed);
-    full_.store(true, Raise);
+  static constexpr int kParts = 2;
+
+  void fill(int part, int value) {
+    // order: relaxed: the payload is published by the arrival count that follows it.
+    parts_[part].store(value, std::memory_order_relaxed);
+    arrived_.fetch_add(1, part == 0 ? Arrive0 : Arrive1);
   }
-  [[nodiscard]] bool ready() const { return full_.load(Look); }
-  [[nodiscard]] int read() const { return payload_.load(std::memory_order_relaxed); }
+  [[nodiscard]] bool complete() const { return arrived_.load(Look) == kParts; }
+  [[nodiscard]] int read(int part) const {
+    // order: relaxed: a consumer reads only after complete(), whose load carries the order.
+    return parts_[part].load(std::memory_order_relaxed);
+  }
 
  private:
-  std::atomic<int> payload_{0};
-  std::atomic<bool> full_{false};
+  std::atomic<int> parts_[kParts]{0, 0};
+  std::atomic<int> arrived_{0};
 };
 
-using Correct = Mailbox<std::memory_order_release, std::memory_order_acquire>;
-using SendMissesAnOrder = Mailbox<std::memory_order_relaxed, std::memory_order_acquire>;
-using ReadyMissesAnOrder = Mailbox<std::memory_order_release, std::memory_order_relaxed>;
+using Correct =
+    Report<std::memory_order_release, std::memory_order_release, std::memory_order_acquire>;
+using CompleteMissesAnOrder =
+    Report<std::memory_order_release, std::memory_order_release, std::memory_order_relaxed>;
+using FillOfPart0MissesAnOrder =
+    Report<std::memory_order_relaxed, std::memory_order_release, std::memory_order_acquire>;
+using FillOfPart1MissesAnOrder =
+    Report<std::memory_order_release, std::memory_order_relaxed, std::memory_order_acquire>;
 
-}  // namespace course_mailbox
+}  // namespace course_report
 
 #include "lab_model_student_begin.hpp"
 #include "my_model.hpp"
 #include "lab_model_student_end.hpp"
 
-TEST_CASE("model: your mailbox model holds on the correct mailbox and catches both broken ones") {
-  // Catches: a model that checks nothing the consumer relies on (it passes on a mailbox that
-  // loses the payload), and a model that asserts more than the protocol promises (it fails on
-  // the correct mailbox).
-  lab_model::require_holds<metrics::MailboxModel<course_mailbox::Correct>>(
-      "your model holds on the CORRECT mailbox (if it fails here, it asserts something the "
+namespace {
+
+constexpr const char* kQuestion =
+    "does complete() return true in some execution of your model, which parts does the model "
+    "assert on then, and which of its threads can run a fill() at the same time as another "
+    "fill() and as the consumer's reads?";
+
+}  // namespace
+
+TEST_CASE("model: your report model holds on the correct report and catches every broken one") {
+  // Catches: a model that checks nothing the consumer relies on (it passes on a report that
+  // loses a payload), a model that asserts more than the protocol promises (it fails on the
+  // correct report), and a model too narrow to see one of the broken reports.
+  lab_model::require_holds<metrics::ReportModel<course_report::Correct>>(
+      "your model holds on the CORRECT report (if it fails here, it asserts something the "
       "protocol never promised: which executions does the history above show?)",
       lab_model::exhaustive());
-  lab_model::require_possible<metrics::MailboxModel<course_mailbox::SendMissesAnOrder>>(
-      "your model finds a violation on the mailbox whose send() misses an order (a model that "
-      "passes on it does not check what a consumer that saw the flag relies on)",
-      lab_model::exhaustive(),
-      "what does your model assert about the payload once the flag was seen, and do its threads "
-      "run send() and a read at the same time?");
-  lab_model::require_possible<metrics::MailboxModel<course_mailbox::ReadyMissesAnOrder>>(
-      "your model finds a violation on the mailbox whose ready() misses an order (a model that "
-      "passes on it does not check what a consumer that saw the flag relies on)",
-      lab_model::exhaustive(),
-      "what does your model assert about the payload once the flag was seen, and do its threads "
-      "run send() and a read at the same time?");
+  lab_model::require_possible<metrics::ReportModel<course_report::CompleteMissesAnOrder>>(
+      "your model finds a violation on the report whose complete() misses an order",
+      lab_model::exhaustive(), kQuestion);
+  lab_model::require_possible<metrics::ReportModel<course_report::FillOfPart0MissesAnOrder>>(
+      "your model finds a violation on the report whose fill() of part 0 misses an order",
+      lab_model::exhaustive(), kQuestion);
+  lab_model::require_possible<metrics::ReportModel<course_report::FillOfPart1MissesAnOrder>>(
+      "your model finds a violation on the report whose fill() of part 1 misses an order",
+      lab_model::exhaustive(), kQuestion);
 }

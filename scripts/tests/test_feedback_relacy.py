@@ -24,6 +24,13 @@ one mistake planted:
                                thread spins on an acquire load of a flag nobody sets
                                (trimmed: steps 37 to 1975 of its 2006, all that same load,
                                and the per-thread listing are cut)
+  relacy_harness_m2_thread_local_build
+                               not a model run: the real output of the model BUILD
+                               (`cmake --build build/student --target m2_model_checks`, as
+                               build.py runs it after `scripts/lab check 2`) of a release
+                               copied to /tmp/TL/lab whose starter/ holds the solutions, with
+                               a `thread_local` added to record_bytes() (metrics_collector.hpp
+                               line 83): the compile-time "not modelled" (CompileTimeNotModelled)
   relacy_lesson*               the lessons' model examples (lessons/NN-name/examples/
                                *_model.cpp, student preset), wrong version: what each
                                lesson's "Checking orders with a model checker" shows
@@ -355,6 +362,75 @@ class NoiseAndLimitsTest(unittest.TestCase):
 
     def test_a_report_without_history_is_not_a_model_report(self):
         self.assertEqual(fb.model_excerpt("USER ASSERT FAILED (assertion: x)\n", BARE), "")
+
+
+class CompileTimeNotModelled(unittest.TestCase):
+    """A `thread_local` in a student's header does not compile in the model build
+    (lab_model_student_begin.hpp renames it to LAB_NOT_MODELLED_thread_local_...): the model
+    tests of that milestone fail closed with "not modelled: thread_local at file:line", the
+    milestone's other tests still run, and nothing about the model passes."""
+
+    ROOT = Path("/tmp/TL/lab")
+    WHERE = "starter/02-relaxed-metrics/metrics_collector.hpp:83"
+
+    def setUp(self):
+        from labtool.build import compile_errors
+        self.build = (FIXTURES / "relacy_harness_m2_thread_local_build.txt").read_text()
+        self.errors = compile_errors(self.build)
+        self.paths = fb.Paths(self.ROOT, self.ROOT / "starter", "starter")
+
+    def test_the_summary_says_not_modelled_at_the_students_line(self):
+        text = fb.tidy(fb.compile_failure(self.errors), self.paths)
+        first = text.splitlines()[0]
+        self.assertTrue(first.startswith(f"does not compile: not modelled: thread_local at "
+                                         f"{self.WHERE}; Relacy runs every modelled thread as "
+                                         "a fiber of one OS thread"), first)
+        # The compiler's own diagnostics follow, with the student's source line.
+        self.assertIn(f"{self.WHERE}:5: error: unknown type name "
+                      "'LAB_NOT_MODELLED_thread_local_", text)
+        self.assertIn("thread_local std::uint64_t calls_here = 0;", text)
+
+    def test_another_compile_error_keeps_its_own_summary(self):
+        other = self.errors.replace("LAB_NOT_MODELLED_thread_local", "some_other_name")
+        self.assertNotIn("not modelled", fb.compile_failure(other))
+
+    def test_the_flow_fails_the_model_tests_closed_and_runs_the_others(self):
+        from labtool.build import BuildResult
+        from labtool.course import Milestone, Test
+        from labtool.flow import run_flow
+        from labtool.results import Status
+        from labtool import student
+
+        m2 = Milestone(number=2, slug="02-relaxed-metrics", title="", files=[], depends=[],
+                       tests=[Test("exact counts", 1), Test("model: a", 2, model=True),
+                              Test("model: b", 2, model=True, stretch=True)])
+        build = self.build
+
+        class Tree:
+            def build_milestones(self, milestones, all_ms, **_):
+                return {m.number: BuildResult(True, "", models=BuildResult(False, build))
+                        for m in milestones}
+
+        class Runner:
+            ran: list[str] = []
+
+            def run(self, tree, results):
+                for r in results:
+                    self.ran.append(r.test.name)
+                    r.status = Status.PASSED
+
+        runner = Runner()
+        outcome = run_flow(Tree(), [m2], [m2], runner)
+        self.assertEqual(runner.ran, ["exact counts"])        # the model tests never ran
+        by_name = {r.test.name: r for r in outcome.results[2]}
+        self.assertEqual(by_name["exact counts"].status, Status.PASSED)
+        for name in ("model: a", "model: b"):
+            r = by_name[name]
+            self.assertEqual(r.status, Status.NOT_BUILT, name)
+            self.assertFalse(r.passed, name)
+            # What `scripts/lab check` prints for it (student.py shows a build failure as is).
+            shown = student._detail(r, self.paths)
+            self.assertIn(f"not modelled: thread_local at {self.WHERE};", shown.splitlines()[0])
 
 
 if __name__ == "__main__":

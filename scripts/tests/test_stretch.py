@@ -64,6 +64,25 @@ class Manifest(unittest.TestCase):
                 "lessons/06-ordering-benchmarks/write-a-model.md"})
 
 
+    def test_the_own_model_exercise_names_one_type_everywhere(self):
+        # "A model of your own" is ReportModel<Report>, a two-part report; the one-shot mailbox
+        # it replaced was lesson 2's publish_model.cpp statement for statement.
+        m6 = next(m for m in load_milestones() if m.number == 6)
+        self.assertIn("model: your report model holds on the correct report and catches every "
+                      "broken one", [t.name for t in m6.tests])
+        files = ["starter/06-ordering-benchmarks/my_model.hpp",
+                 "solutions/06-ordering-benchmarks/my_model.hpp",
+                 "checkpoints/06-ordering-benchmarks/model_my_model.cpp",
+                 "lessons/06-ordering-benchmarks/write-a-model.md"]
+        for rel in files + ["README.md", "lessons/06-ordering-benchmarks/README.md",
+                            "docs/model-checks.md", "checkpoints/06-ordering-benchmarks/"
+                            "manifest.json", "checkpoints/06-ordering-benchmarks/mutants.json"]:
+            text = (ROOT / rel).read_text()
+            self.assertNotRegex(text, r"MailboxModel|mailbox model|your mailbox", rel)
+            if rel in files:
+                self.assertIn("ReportModel", text, rel)
+
+
 class Scoring(unittest.TestCase):
     def test_a_stretch_test_that_did_not_run_leaves_the_milestone_done(self):
         from labtool.course import Milestone, Test

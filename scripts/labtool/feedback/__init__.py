@@ -21,7 +21,9 @@ failed assertions:
                        exists to catch (catches.py);
   failing_tests()      the list of every failing test of a milestone, one line each;
   not_run_tests()      the tests that did not run (skipped, inconclusive), apart, with why;
-  compile_failure()    "does not compile: <first compiler error>", then the diagnostics;
+  compile_failure()    "does not compile: <first compiler error>", then the diagnostics
+                       ("not modelled: <construct> at file:line" for a construct the model
+                       build renamed, such as a thread_local);
   model_excerpt()      a violated Relacy model: the property, then the counterexample as a
                        short timeline (relacy.py, model_timeline.py); model_headline() its one line;
   tidy()               the same path and noise clean-up for any other text (compiler errors).
@@ -180,13 +182,42 @@ def not_run_tests(rows: Iterable[tuple[str, str, str]]) -> str:
     return "\n".join(out)
 
 
+# A construct the model build cannot compile: lab_model_student_begin.hpp renames it to
+# LAB_NOT_MODELLED_<construct>_<why>, and the compiler names that identifier at the student's
+# line. The reason each one cannot be modelled, in words:
+_NOT_MODELLED_WHY = {
+    "thread_local": "Relacy runs every modelled thread as a fiber of one OS thread, so a "
+                    "thread_local would be one object shared by all of them (only this "
+                    "milestone's model tests are affected)",
+}
+_NOT_MODELLED = re.compile(r"^\s*(?P<file>\S+?):(?P<line>\d+):\d+: (?:fatal )?error: .*?"
+                           r"\bLAB_NOT_MODELLED_(?P<name>\w+)", re.M)
+
+
+def not_modelled_at_compile_time(errors: str) -> str | None:
+    """'not modelled: <construct> at file:line; <why>' when the first compiler error that
+    names a LAB_NOT_MODELLED_ stand-in is found (the model build's compile-time "not
+    modelled", in the words of the run-time one), else None."""
+    m = _NOT_MODELLED.search(errors)
+    if m is None:
+        return None
+    construct = next((c for c in _NOT_MODELLED_WHY if m["name"].startswith(c + "_")),
+                     m["name"])
+    why = _NOT_MODELLED_WHY.get(construct, "the model build cannot compile it")
+    return f"not modelled: {construct} at {m['file']}:{m['line']}; {why}"
+
+
 def compile_failure(errors: str) -> str:
     """A build failure for the reports: 'does not compile: <the first error line>', then the
     compiler's diagnostics (already cut and tidied), so that a one-line summary names the
-    file and line; a build that failed without a diagnostic says so."""
+    file and line; a construct the model build renamed says 'not modelled: <construct> at
+    file:line' there instead; a build that failed without a diagnostic says so."""
     lines = [l.strip() for l in errors.splitlines() if l.strip()]
     if not lines:
         return "does not compile: the build failed without printing a compiler error"
+    not_modelled = not_modelled_at_compile_time(errors)
+    if not_modelled:
+        return f"does not compile: {not_modelled[:300]}\n{errors.strip()}"
     first = next((l for l in lines if re.search(r":\d+(?::\d+)?: (?:fatal )?error:", l)),
                  None) or next((l for l in lines if re.search(r"\berror\b", l)), lines[-1])
     return f"does not compile: {first[:200]}\n{errors.strip()}"
