@@ -78,12 +78,13 @@ class MetricsCollector {
     // TODO: count one error, losing none, such that a snapshot() that counts this error also
     // counts the request this thread recorded before it (errors <= requests in every snapshot).
     // Lesson 2, "Happens-before in five rules", section 4 (many writers, one reader) and "A
-    // snapshot is not a snapshot". Questions: which earlier write must this increment
-    // carry to the reader, and which happens-before rule lets a write carry earlier writes with
-    // it? Does it still work when other threads increment the same counter in between?
+    // snapshot is not a snapshot". Questions: which write must a reader that counts this error
+    // also see? Which happens-before rule lets one write carry a thread's earlier writes to a
+    // reader, and which write of this thread is placed to do that? Do other threads' increments
+    // of the same counter in between break it?
     LAB_TODO("record_error(): count one error so that any snapshot counting it also counts this "
-             "thread's earlier request (lesson 2, \"Happens-before in five rules\"). What must "
-             "this increment make visible, and to whom?");
+             "thread's earlier request (lesson 2, \"Happens-before in five rules\"). Which write "
+             "must that snapshot see, and what carries it there?");
   }
 
   // Adds `bytes` to the bytes-sent counter. Any thread, any time; all 64 bits are kept.
@@ -121,12 +122,12 @@ class MetricsCollector {
     // TODO: read every value once, never blocking the writers, so that errors <= requests in
     // EVERY snapshot, even one taken while writers run. Lesson 2, "A snapshot is not a
     // snapshot" and "Happens-before in five rules". Questions: a writer records a request and
-    // then its error between your two loads: which load must come first so that you cannot count
-    // the error without its request? What must that first load synchronize with? And in which
-    // order does a braced initializer evaluate its elements?
+    // then its error between your two loads: with each of the two load orders, can you count the
+    // error without its request? Which write tells a reader that the request exists, and which
+    // load must read it for the edge to reach the other? Which order does a braced initializer use?
     LAB_TODO("snapshot(): read all four values so that errors <= requests holds while writers "
-             "run (lesson 2, \"A snapshot is not a snapshot\"). Which load comes first, and what "
-             "must it synchronize with?");
+             "run (lesson 2, \"A snapshot is not a snapshot\"). In which order, and which load "
+             "must synchronize with which write?");
   }
 
  private:

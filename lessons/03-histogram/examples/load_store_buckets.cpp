@@ -4,8 +4,9 @@
 // load() and store() are two steps: two threads that load the same count both store count + 1,
 // and one observation is lost. Only counting finds this; the checkpoints count. The same
 // program then records with fetch_add, one indivisible read-modify-write, and loses nothing.
+// The five buckets have equal width (the bucket is value / 120), not the exercise's `le`
+// buckets: the increment is the point here, not the bucket search.
 //   build/student/lessons/lesson_03_load_store_buckets
-#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -15,18 +16,16 @@
 
 namespace {
 
-constexpr std::array<std::uint64_t, 4> kBounds{10, 50, 100, 500};
+constexpr std::size_t kBuckets = 5;
+constexpr std::uint64_t kWidth = 120;  // values 0..599: five buckets of equal width
 constexpr unsigned kThreads = 4;
 constexpr std::uint64_t kPerThread = 1'000'000;
 
-std::size_t find_bucket(std::uint64_t value) {
-  const auto it = std::lower_bound(kBounds.begin(), kBounds.end(), value);
-  return static_cast<std::size_t>(it - kBounds.begin());
-}
+std::size_t bucket_of(std::uint64_t value) { return static_cast<std::size_t>(value / kWidth); }
 
 template <class Record>
 std::uint64_t lost_with(Record record) {
-  std::array<std::atomic<std::uint64_t>, kBounds.size() + 1> counts{};
+  std::array<std::atomic<std::uint64_t>, kBuckets> counts{};
   {
     std::vector<std::jthread> threads;
     for (unsigned t = 0; t < kThreads; ++t) {
@@ -44,11 +43,11 @@ std::uint64_t lost_with(Record record) {
 
 int main() {
   const std::uint64_t lost_load_store = lost_with([](auto& counts, std::uint64_t value) {
-    auto& bucket = counts[find_bucket(value)];
+    auto& bucket = counts[bucket_of(value)];
     bucket.store(bucket.load() + 1);  // BROKEN: two atomic steps, not one
   });
   const std::uint64_t lost_fetch_add = lost_with([](auto& counts, std::uint64_t value) {
-    counts[find_bucket(value)].fetch_add(1);  // one atomic read-modify-write
+    counts[bucket_of(value)].fetch_add(1);  // one atomic read-modify-write
   });
   std::printf("%u threads x %llu observations\n", kThreads,
               static_cast<unsigned long long>(kPerThread));

@@ -3,9 +3,11 @@
 //
 // TwoAtomicsLimiter keeps the window number and the count in two std::atomic variables. A
 // call in a newer window swaps the window number with compare_exchange_strong (only one
-// thread wins) and then stores count = 1. Each step is atomic, but the pair is not: between
-// the two, another thread sees the NEW window number with the OLD window's count. LockedLimiter
-// changes both in one critical section (the exercise does it without a lock).
+// thread wins) and then stores count = 1. Within a window it admits by ticket: every call adds
+// 1 to the count and is admitted if the count before its add was below the limit. Each step is
+// atomic, but the pair is not: between the two, another thread sees the NEW window number with
+// the OLD window's count. LockedLimiter changes both in one critical section (the exercise does
+// it without a lock).
 //
 // Four threads, 100 000 windows of limit 8. In each window every thread asks for exactly 2
 // calls (so the window has room for all of them), and a barrier starts the threads on the
@@ -37,11 +39,7 @@ class TwoAtomicsLimiter {
       used_.store(1);  // too late: others may already have seen the new window, old count
       return true;
     }
-    std::uint64_t count = used_.load();
-    do {
-      if (count >= kLimit) return false;  // the old window's count: "full"
-    } while (!used_.compare_exchange_weak(count, count + 1));
-    return true;
+    return used_.fetch_add(1) < kLimit;  // a ticket from the old window's count: "full"
   }
 
  private:

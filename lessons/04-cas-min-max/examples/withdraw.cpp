@@ -1,13 +1,15 @@
 // withdraw.cpp: lesson 04, the check-then-act trap and its compare-exchange fix.
 //
-// Many small accounts start with a balance of 4. Four threads drain each account together: each
-// withdrawal takes up to 3, or what is left if that is less, and a thread moves on to the next
-// account once a withdrawal got nothing. Two versions of take_up_to():
+// Many small accounts start with a balance of 6. Four threads drain each account together, each
+// with its own amount: thread t asks for t + 2 (2, 3, 4 or 5) per withdrawal and takes that, or
+// what is left if that is less; a thread moves on to the next account once a withdrawal got
+// nothing. Two versions of take_up_to():
 //   check_then_act_take  take = min(balance.load(), amount); balance.fetch_sub(take);
 //   cas_take             a compare_exchange_weak loop that decides and writes in one step
 // Every access is atomic, so ThreadSanitizer has nothing to report about either. The program
 // counts the accounts that did NOT end at 0: for the check-then-act version, two threads that
-// both saw a balance of 4 both took 3, and the unsigned balance wrapped around.
+// both saw a balance of 6 both took their amounts (say 4 and 5), and the unsigned balance wrapped
+// around.
 //
 // Build and run (from the repository root, TSan build):
 //   cmake --preset student && cmake --build build/student --target lesson_04_withdraw
@@ -49,17 +51,17 @@ using Take = std::uint64_t (*)(std::atomic<std::uint64_t>&, std::uint64_t);
 // Drains `accounts` accounts of `start` each with `threads` threads; returns how many
 // accounts did not end at exactly 0.
 std::size_t broken_accounts(Take take_up_to, std::size_t accounts, std::size_t threads) {
-  constexpr std::uint64_t start = 4;
+  constexpr std::uint64_t start = 6;
   std::deque<std::atomic<std::uint64_t>> balances;
   for (std::size_t i = 0; i < accounts; ++i) balances.emplace_back(start);
   {
     std::vector<std::jthread> workers;
     for (std::size_t t = 0; t < threads; ++t) {
-      workers.emplace_back([&] {
+      workers.emplace_back([&, amount = static_cast<std::uint64_t>(t) + 2] {
         for (std::atomic<std::uint64_t>& balance : balances) {
           // At most `start` withdrawals per thread and account: a wrapped balance would
           // otherwise look like 18 quintillion and keep this loop busy forever.
-          for (std::uint64_t n = 0; n < start && take_up_to(balance, 3) != 0; ++n) {
+          for (std::uint64_t n = 0; n < start && take_up_to(balance, amount) != 0; ++n) {
           }
         }
       });
@@ -81,10 +83,10 @@ std::size_t broken_accounts(Take take_up_to, std::size_t accounts, std::size_t t
 int main() {
   constexpr std::size_t accounts = 200'000;
   constexpr std::size_t threads = 4;
-  std::printf("check-then-act take-up-to-3:\n");
+  std::printf("check-then-act take-up-to-k (k = 2, 3, 4, 5):\n");
   const std::size_t broken = broken_accounts(check_then_act_take, accounts, threads);
   std::printf("  %zu of %zu accounts did not end at 0\n", broken, accounts);
-  std::printf("compare-exchange take-up-to-3:\n");
+  std::printf("compare-exchange take-up-to-k (k = 2, 3, 4, 5):\n");
   const std::size_t fixed = broken_accounts(cas_take, accounts, threads);
   std::printf("  %zu of %zu accounts did not end at 0\n", fixed, accounts);
   return fixed == 0 ? 0 : 1;
