@@ -12,11 +12,13 @@
 //   so perfect scaling halves it from 1 to 2 threads):
 //     shared_atomic, m1_atomic_counter, mutex, unpadded_slots, sharded, padded_slots,
 //     unpadded_slots_fetch_add, padded_slots_fetch_add, m2_collector, m3_histogram, m4_min_max
+//     (padded_slots and padded_slots_fetch_add lay their slots out as your ShardedCounter::Slot)
 //   Histograms that scale (lessons/06-ordering-benchmarks/scaling-histograms.md): the same 10
 //   bounds and values through
 //     atomic_histogram (milestone 3's AtomicHistogram<10>), sharded_histogram (ShardedHistogram<10>),
-//     slot_histogram_128, slot_histogram_64, slot_histogram_branchy (a bare per-thread slot of
-//     the benchmark's own, to separate the bucket search and the slot alignment), padded_slots_128
+//     slot_histogram_128, slot_histogram_64, slot_histogram_branchy (bare per-thread slots laid
+//     out as your ShardedHistogram<10>::Slot, without the slot lookup, to separate the bucket
+//     search and where the slots start), padded_slots_128
 //   interval_recorder (the stretch exercise's IntervalRecorder<10>: record() enters and leaves
 //   a phase around milestone 3's two adds), and on one thread its reader, take_interval():
 //   interval_take/idle (no writer) and interval_take/one_writer (one thread records meanwhile);
@@ -84,7 +86,7 @@ const char* order_name(std::memory_order order) {
 
 template <std::memory_order Order>
 void fetch_add(benchmark::State& state) {
-  alignas(64) static std::atomic<std::uint64_t> value{0};
+  static std::atomic<std::uint64_t> value{0};
   for (auto _ : state) value.fetch_add(1, Order);
   benchmark::DoNotOptimize(value.load());
   state.SetItemsProcessed(state.iterations());
@@ -92,7 +94,7 @@ void fetch_add(benchmark::State& state) {
 
 template <std::memory_order Order>
 void store(benchmark::State& state) {
-  alignas(64) static std::atomic<std::uint64_t> value{0};
+  static std::atomic<std::uint64_t> value{0};
   std::uint64_t i = 0;
   for (auto _ : state) value.store(++i, Order);
   benchmark::DoNotOptimize(value.load());
@@ -101,7 +103,7 @@ void store(benchmark::State& state) {
 
 template <std::memory_order Order>
 void load(benchmark::State& state) {
-  alignas(64) static std::atomic<std::uint64_t> value{42};
+  static std::atomic<std::uint64_t> value{42};
   for (auto _ : state) benchmark::DoNotOptimize(value.load(Order));
   state.SetItemsProcessed(state.iterations());
 }
@@ -109,7 +111,7 @@ void load(benchmark::State& state) {
 // An increment built from compare_exchange: the loop milestone 4 uses for min/max.
 template <bool Weak>
 void cas(benchmark::State& state) {
-  alignas(64) static std::atomic<std::uint64_t> value{0};
+  static std::atomic<std::uint64_t> value{0};
   for (auto _ : state) {
     std::uint64_t seen = value.load(std::memory_order_relaxed);
     if constexpr (Weak) {
@@ -138,7 +140,7 @@ void ordered_counter(benchmark::State& state) {
 // --- N threads, one shared instance -------------------------------------------------------
 
 void shared_atomic(benchmark::State& state) {
-  alignas(64) static std::atomic<std::uint64_t> shared{0};
+  static std::atomic<std::uint64_t> shared{0};
   for (auto _ : state) shared.fetch_add(1, std::memory_order_relaxed);
   state.SetItemsProcessed(state.iterations());
 }
@@ -152,75 +154,81 @@ void sharded(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
-// Each thread owns a slot and updates it with load + store: the experiment's own design, one writer
-// per slot and no reader while it runs. The only difference between the two families is the layout:
-// adjacent 8-byte atomics (eight share one cache line: false sharing) against one slot per 64-byte
-// line. (Measured here, plain stores suffer little from false sharing: the store buffer holds them
+// The layout experiment. Each benchmark thread owns one 8-byte word of a static array and adds 1
+// to it in place; nothing reads the words while the benchmark runs, so a plain word is enough
+// here (a count that another thread reads while its owner writes it is another matter: lesson 6,
+// "A broken example"). ClobberMemory() makes the compiler store the word on every iteration
+// instead of adding the iteration count once at the end. The families differ only in how far
+// apart the words are, and where the first one starts:
+//   unpadded_slots    8 bytes apart from a line boundary: eight threads' words share a line
+//   padded_slots      laid out as an array of YOUR metrics::ShardedCounter::Slot: sizeof(Slot)
+//                     bytes apart, from an address aligned as a Slot. It measures your layout:
+//                     while Slot is the starter's, it is unpadded_slots again (eight to a line).
+//   padded_slots_128  128 bytes apart from a 128-byte boundary (see padded_slots_128 below)
+// (Measured here, plain stores suffer little from false sharing: the store buffer holds them
 // until the line comes back and then writes them in a burst. Locked instructions cannot wait like
 // that: see *_fetch_add.)
-template <class Slots>
-void own_slot_loop(benchmark::State& state, Slots& slots) {
-  std::atomic<std::uint64_t>* mine = &slots[static_cast<std::size_t>(state.thread_index())].value;
-  // The slot's address in a register (see the lesson: on this CPU a load + store through
+template <std::size_t Stride, std::size_t Align>
+void own_word_loop(benchmark::State& state) {
+  static_assert(Stride % sizeof(std::uint64_t) == 0 && Align % alignof(std::uint64_t) == 0);
+  constexpr std::size_t kApart = Stride / sizeof(std::uint64_t);  // in words
+  alignas(Align) static std::array<std::uint64_t, kMaxThreads * kApart> words{};
+  std::uint64_t* mine = &words[static_cast<std::size_t>(state.thread_index()) * kApart];
+  // The word's address in a register (see the lesson: on this CPU a load + store through
   // [base + index] costs ~4 ns more than through [base]).
   benchmark::DoNotOptimize(mine);
-  for (auto _ : state) mine->store(mine->load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  for (auto _ : state) {
+    ++*mine;
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+using CounterSlot = metrics::ShardedCounter::Slot;  // yours
+
+void unpadded_slots(benchmark::State& state) {
+  own_word_loop<sizeof(std::uint64_t), metrics::ShardedCounter::kCacheLine>(state);
+}
+
+// With a Slot that keeps every slot on a line of its own: the ceiling for any per-thread
+// counter (one word per line, no lookup of the calling thread's slot).
+void padded_slots(benchmark::State& state) {
+  own_word_loop<sizeof(CounterSlot), alignof(CounterSlot)>(state);
+}
+
+// The same two layouts incremented with fetch_add, as a "thread index % shards" design must
+// (two threads may share a shard): 8-byte atomics side by side, and an array of your Slot.
+// Padded: no contention at all, yet every increment pays for the locked instruction.
+// Unpadded: a locked instruction needs the line right now, so false sharing costs as much as
+// sharing one atomic.
+template <class Slots>
+void own_slot_fetch_add_loop(benchmark::State& state, Slots& slots) {
+  std::atomic<std::uint64_t>* mine = &slots[static_cast<std::size_t>(state.thread_index())].value;
+  benchmark::DoNotOptimize(mine);
+  // order: relaxed: nothing is published; the locked instruction is what is measured.
+  for (auto _ : state) mine->fetch_add(1, std::memory_order_relaxed);
   state.SetItemsProcessed(state.iterations());
 }
 
 struct PackedSlot {
   std::atomic<std::uint64_t> value{0};
 };
-struct alignas(64) PaddedSlot {
-  std::atomic<std::uint64_t> value{0};
-};
-static_assert(sizeof(PackedSlot) == 8 && sizeof(PaddedSlot) == 64);
-
-void unpadded_slots(benchmark::State& state) {
-  alignas(64) static std::array<PackedSlot, kMaxThreads> slots{};
-  own_slot_loop(state, slots);
-}
-
-// The ceiling for any per-thread counter: one slot per line, no lookup of the calling thread's
-// slot.
-void padded_slots(benchmark::State& state) {
-  static std::array<PaddedSlot, kMaxThreads> slots{};
-  own_slot_loop(state, slots);
-}
-
-// The same two layouts incremented with fetch_add, as a "thread index % shards" design must
-// (two threads may share a shard). Padded: no contention at all, yet every increment pays for
-// the locked instruction. Unpadded: a locked instruction needs the line right now, so false
-// sharing costs as much as sharing one atomic.
-template <class Slots>
-void own_slot_fetch_add_loop(benchmark::State& state, Slots& slots) {
-  std::atomic<std::uint64_t>* mine = &slots[static_cast<std::size_t>(state.thread_index())].value;
-  benchmark::DoNotOptimize(mine);
-  for (auto _ : state) mine->fetch_add(1, std::memory_order_relaxed);
-  state.SetItemsProcessed(state.iterations());
-}
+static_assert(sizeof(PackedSlot) == 8);
 
 void unpadded_slots_fetch_add(benchmark::State& state) {
-  alignas(64) static std::array<PackedSlot, kMaxThreads> slots{};
+  alignas(metrics::ShardedCounter::kCacheLine) static std::array<PackedSlot, kMaxThreads> slots{};
   own_slot_fetch_add_loop(state, slots);
 }
 
 void padded_slots_fetch_add(benchmark::State& state) {
-  static std::array<PaddedSlot, kMaxThreads> slots{};
+  static std::array<CounterSlot, kMaxThreads> slots{};
   own_slot_fetch_add_loop(state, slots);
 }
 
 // The adjacent-line prefetcher of Intel cores fetches cache lines in 128-byte aligned pairs:
 // two threads writing the two lines of one pair may still disturb each other. The same
-// padded_slots loop with each slot on a 128-byte pair of its own.
-struct alignas(128) PaddedSlot128 {
-  std::atomic<std::uint64_t> value{0};
-};
-
-void padded_slots_128(benchmark::State& state) {
-  static std::array<PaddedSlot128, kMaxThreads> slots{};
-  own_slot_loop(state, slots);
-}
+// padded_slots loop with each word on a 128-byte pair of its own.
+void padded_slots_128(benchmark::State& state) { own_word_loop<128, 128>(state); }
 
 // --- Histograms: the same 10 bounds and values for every kind ----------------------------
 
@@ -346,56 +354,52 @@ void bucket_search_branch_free(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
-// Bare per-thread slots of the benchmark's own (each benchmark thread owns slot thread_index(), no
-// slot lookup), so that the bucket search and the slot alignment can be varied one at a time.
-// Slot: 11 counts and a sum. SlotsAt0 starts slot 0 on a 128-byte boundary, so every slot
-// starts its own 128-byte pair of lines; SlotsAt64 starts it 64 bytes
-// past one (what alignas(64) alone allows), so the last line of slot t and the first line of
-// slot t + 1 form one prefetcher pair.
-struct alignas(64) BareSlot {
-  std::array<std::atomic<std::uint64_t>, 11> counts{};
-  std::atomic<std::uint64_t> sum{0};
-};
-static_assert(sizeof(BareSlot) == 128);
+// Bare per-thread histogram slots (each benchmark thread owns slot thread_index(), no slot
+// lookup), so that the bucket search and where the slots start can be varied one at a time.
+// Thread t's 11 counts and its sum are plain words (nothing reads them while the benchmark runs,
+// as in own_word_loop) laid out as element t of an array of YOUR ShardedHistogram<10>::Slot:
+// sizeof(Slot) bytes per thread, the counts first, then the sum. The array starts on a 128-byte
+// boundary (Lead 0: slot_histogram_128, slot_histogram_branchy) or 64 bytes past one (Lead 64:
+// slot_histogram_64); whether neighbouring slots then share a prefetcher pair is the question of
+// scaling-histograms.md, "64 or 128 bytes of padding". The branch-free search is your
+// ShardedHistogram::find_bucket, the branchy one std::lower_bound.
+using HistogramSlot = metrics::ShardedHistogram<10>::Slot;  // yours
+constexpr std::size_t kSlotWords = sizeof(HistogramSlot) / sizeof(std::uint64_t);
+static_assert(sizeof(HistogramSlot) % sizeof(std::uint64_t) == 0 && kSlotWords >= 12);
 
-struct alignas(128) SlotsAt0 {
-  std::array<BareSlot, kMaxThreads> slots{};
-};
-struct alignas(128) SlotsAt64 {
-  std::array<std::byte, 64> lead{};
-  std::array<BareSlot, kMaxThreads> slots{};
-};
-static_assert(offsetof(SlotsAt64, slots) == 64);
-
-template <class Layout, bool BranchFree>
+template <std::size_t Lead, bool BranchFree>
 void slot_histogram(benchmark::State& state) {
-  static Layout layout{};
-  BareSlot* mine = &layout.slots[static_cast<std::size_t>(state.thread_index())];
+  static_assert(Lead % sizeof(std::uint64_t) == 0);
+  constexpr std::size_t kLeadWords = Lead / sizeof(std::uint64_t);
+  alignas(128) static std::array<std::uint64_t, kLeadWords + kMaxThreads * kSlotWords> words{};
+  const auto thread = static_cast<std::size_t>(state.thread_index());
+  std::uint64_t* mine = &words[kLeadWords + thread * kSlotWords];
   benchmark::DoNotOptimize(mine);
   bench::Values values(state.thread_index());
   const std::uint64_t* bounds = kHistogramBounds.data();
-  benchmark::DoNotOptimize(bounds);
+  const metrics::ShardedHistogram<10>* h = nullptr;  // its constructor may be a starter TODO too
+  bool ok = true;
+  if constexpr (BranchFree) {
+    ok = ready(state, [&] {
+      h = &sharded_histogram_instance();
+      (void)h->find_bucket(1);
+    });
+    benchmark::DoNotOptimize(h);
+  } else {
+    benchmark::DoNotOptimize(bounds);
+  }
   for (auto _ : state) {
+    if (!ok) continue;
     const std::uint64_t v = values.next();
     std::size_t bucket;
     if constexpr (BranchFree) {
-      const std::uint64_t* base = bounds;
-      std::size_t n = kHistogramBounds.size();
-      while (n > 1) {
-        const std::size_t half = n / 2;
-        base = (base[half - 1] < v) ? base + half : base;
-        n -= half;
-      }
-      bucket = static_cast<std::size_t>(base - bounds) + static_cast<std::size_t>(*base < v);
+      bucket = h->find_bucket(v);
     } else {
       bucket = static_cast<std::size_t>(std::lower_bound(bounds, bounds + 10, v) - bounds);
     }
-    // order: relaxed: no thread reads these slots while the benchmark runs; only the layout
-    // and the search are measured.
-    std::atomic<std::uint64_t>& count = mine->counts[bucket];
-    std::atomic<std::uint64_t>& sum = mine->sum;
-    count.store(count.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    sum.store(sum.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);
+    benchmark::ClobberMemory();  // the previous iteration's update has reached memory
+    ++mine[bucket];
+    mine[kHistogramBounds.size() + 1] += v;  // the sum, after the 11 counts
   }
   state.SetItemsProcessed(state.iterations());
 }
@@ -565,9 +569,9 @@ void register_all() {
   single("interval_take");
   add_single("interval_take/idle", interval_take<0>);
   add_single("interval_take/one_writer", interval_take<1>);
-  scaling("slot_histogram_128", slot_histogram<SlotsAt0, true>);
-  scaling("slot_histogram_64", slot_histogram<SlotsAt64, true>);
-  scaling("slot_histogram_branchy", slot_histogram<SlotsAt0, false>);
+  scaling("slot_histogram_128", slot_histogram<0, true>);
+  scaling("slot_histogram_64", slot_histogram<64, true>);
+  scaling("slot_histogram_branchy", slot_histogram<0, false>);
   families.pop_back();
   benchmark::AddCustomContext("lab_families", families);
 #if defined(LAB_TRACK_DIR)

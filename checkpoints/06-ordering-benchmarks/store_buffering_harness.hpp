@@ -18,6 +18,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -105,14 +106,18 @@ template <class Variant, class Flags>
 Outcomes run(std::uint64_t trials,
              std::chrono::milliseconds time_limit = std::chrono::milliseconds(4000)) {
   constexpr std::uint64_t kStop = ~std::uint64_t{0};
-  struct alignas(64) Line {
-    std::atomic<std::uint64_t> value{0};
-  };
   Flags flags;
-  Line generation;  // the leader stores g to start trial g, kStop to end
-  Line deadline;    // the tick at which trial g starts (published by `generation`)
-  Line done;        // the follower stores g when it has finished trial g
-  Line failed;      // set by a thread whose body threw
+  // The harness's own words, each alone on a cache line: 8 words (64 bytes) apart in one array
+  // that starts on a line.
+  //   generation  the leader stores g to start trial g, kStop to end
+  //   deadline    the tick at which trial g starts (published by `generation`)
+  //   done        the follower stores g when it has finished trial g
+  //   failed      set by a thread whose body threw
+  alignas(64) std::array<std::atomic<std::uint64_t>, 4 * 8> words{};
+  std::atomic<std::uint64_t>& generation = words[0];
+  std::atomic<std::uint64_t>& deadline = words[8];
+  std::atomic<std::uint64_t>& done = words[16];
+  std::atomic<std::uint64_t>& failed = words[24];
   int follower_result = 0;  // written before done.store(g), read after done.load() == g
   std::uint64_t follower_late = 0;
   std::exception_ptr leader_error, follower_error;
@@ -138,22 +143,22 @@ Outcomes run(std::uint64_t trials,
         std::uint64_t g;
         std::uint64_t spins = 0;
         // Harness synchronization: acquire pairs with the leader's release of the generation.
-        while ((g = generation.value.load(std::memory_order_acquire)) < expected) {
-          if (failed.value.load(std::memory_order_relaxed) != 0) return;
+        while ((g = generation.load(std::memory_order_acquire)) < expected) {
+          if (failed.load(std::memory_order_relaxed) != 0) return;
           if (++spins % 4096 == 0) std::this_thread::yield();
           cpu_relax();
         }
         if (g == kStop) return;
-        const std::uint64_t start = deadline.value.load(std::memory_order_relaxed);
+        const std::uint64_t start = deadline.load(std::memory_order_relaxed);
         if (ticks() > start) ++follower_late;
         wait_until(start);
         follower_result = Variant::second(flags) != 0 ? 1 : 0;
-        done.value.store(g, std::memory_order_release);
+        done.store(g, std::memory_order_release);
         expected = g + 1;
       }
     } catch (...) {
       follower_error = std::current_exception();
-      failed.value.store(1, std::memory_order_relaxed);
+      failed.store(1, std::memory_order_relaxed);
     }
   });
 
@@ -177,18 +182,18 @@ Outcomes run(std::uint64_t trials,
       flags.x.store(0, std::memory_order_relaxed);
       flags.y.store(0, std::memory_order_relaxed);
       const std::uint64_t start = ticks() + gap;
-      deadline.value.store(start, std::memory_order_relaxed);
+      deadline.store(start, std::memory_order_relaxed);
       // Harness synchronization: release publishes the reset flags and the deadline.
-      generation.value.store(g, std::memory_order_release);
+      generation.store(g, std::memory_order_release);
       wait_until(static_cast<std::uint64_t>(static_cast<std::int64_t>(start) + skew));
       const int r1 = Variant::first(flags) != 0 ? 1 : 0;
       std::uint64_t spins = 0;
-      while (done.value.load(std::memory_order_acquire) != g) {
-        if (failed.value.load(std::memory_order_relaxed) != 0) break;
+      while (done.load(std::memory_order_acquire) != g) {
+        if (failed.load(std::memory_order_relaxed) != 0) break;
         if (++spins % 4096 == 0) std::this_thread::yield();
         cpu_relax();
       }
-      if (failed.value.load(std::memory_order_relaxed) != 0) break;
+      if (failed.load(std::memory_order_relaxed) != 0) break;
       ++out.seen[r1][follower_result];
       // (0,1): the leader ran first, so start it later; (1,0): earlier.
       if (r1 == 0 && follower_result == 1) skew = std::min<std::int64_t>(skew + 2, 20000);
@@ -197,9 +202,9 @@ Outcomes run(std::uint64_t trials,
     }
   } catch (...) {
     leader_error = std::current_exception();
-    failed.value.store(1, std::memory_order_relaxed);
+    failed.store(1, std::memory_order_relaxed);
   }
-  generation.value.store(kStop, std::memory_order_release);
+  generation.store(kStop, std::memory_order_release);
   follower.join();
   // Restore the test thread's affinity to every allowed CPU.
   if (!cpus.empty()) {

@@ -409,7 +409,7 @@ class Overlap {
         workers_(workers),
         with_reader_(with_reader),
         give_up_at_(Clock::now() + goal.give_up),
-        progress_(workers) {}
+        progress_(workers * kApart) {}
   Overlap(const Overlap&) = delete;
   Overlap& operator=(const Overlap&) = delete;
 
@@ -428,7 +428,7 @@ class Overlap {
     for (; i < goal_.max_ops; ++i) {
       if (i % every == 0) {
         // order: relaxed: as above.
-        progress_[w].calls.store(i, std::memory_order_relaxed);
+        progress_[w * kApart].store(i, std::memory_order_relaxed);
         const std::uint64_t seen = others_progress(w);
         if (seen != last_seen) {
           last_seen = seen;
@@ -534,16 +534,16 @@ class Overlap {
   }
 
  private:
-  // One cache line per worker, so that publishing progress adds no contention of its own.
-  struct alignas(64) Progress {
-    std::atomic<std::uint64_t> calls{0};
-  };
+  // Worker w's count of calls is progress_[w * kApart]: kApart words (64 bytes) from the next
+  // worker's, so that no two workers' counts share a cache line and publishing progress adds no
+  // contention of its own.
+  static constexpr std::size_t kApart = 8;
 
   [[nodiscard]] std::uint64_t others_progress(std::size_t self) const noexcept {
     std::uint64_t sum = 0;
     for (std::size_t w = 0; w < workers_; ++w) {
       // order: relaxed: as above.
-      if (w != self) sum += progress_[w].calls.load(std::memory_order_relaxed);
+      if (w != self) sum += progress_[w * kApart].load(std::memory_order_relaxed);
     }
     return sum;
   }
@@ -565,7 +565,7 @@ class Overlap {
   const std::size_t workers_;
   const bool with_reader_;
   const Clock::time_point give_up_at_;
-  std::vector<Progress> progress_;
+  std::vector<std::atomic<std::uint64_t>> progress_;
   std::atomic<std::size_t> arrived_{0};
   std::atomic<bool> everyone_arrived_{false};
   std::atomic<bool> gave_up_{false};

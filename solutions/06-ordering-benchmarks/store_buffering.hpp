@@ -24,7 +24,7 @@
 
 namespace metrics {
 
-// The two flags, each alone on a cache line (see sharded_counter.hpp for the 64).
+// The two flags, each alone on a cache line: the experiment's layout, given.
 struct StoreBufferingFlags {
   alignas(64) std::atomic<int> x{0};
   alignas(64) std::atomic<int> y{0};
