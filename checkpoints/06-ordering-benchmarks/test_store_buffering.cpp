@@ -87,11 +87,11 @@ TEST_CASE("store buffering with the fenced variant never shows both flags down")
   CHECK_MESSAGE(out.weak() == 0,
                 "the fenced variant's bodies saw r1 == r2 == 0 in "
                     << out.weak()
-                    << " trials. A fence orders what comes before it against what comes after "
-                       "it: in each body, which two operations must not trade places, is the "
-                       "fence between them, and is it a fence that orders a store before a later "
-                       "load? (lesson 6, \"Fences: release, acquire, and fence-to-fence "
-                       "synchronization\")");
+                    << " trials. In C++ a fence does not pin its neighbours in place: which "
+                       "relation of [atomics.order] would rule out both loads reading 0, which "
+                       "fences take part in it, and where must each stand relative to its "
+                       "thread's store and load? (lesson 6, \"Fences against operations\" and "
+                       "\"seq_cst itself\")");
 }
 
 TEST_CASE("store buffering relaxed shows the weak outcome") {

@@ -15,9 +15,9 @@
 //   - a writer ENTERS the current phase with one read-modify-write on a shared word that holds
 //     the phase and the number of writers that entered it, and LEAVES with one read-modify-write
 //     on the "writers that left" count of the phase it entered;
-//   - the reader switches the active buffer and FLIPS the phase (one read-modify-write that
-//     returns how many writers entered the old phase; in which order the two happen is yours to
-//     decide and justify), and waits until that many writers have left the old phase.
+//   - the reader does two things, in an order that is yours to decide and justify: it FLIPS the
+//     phase (one read-modify-write that returns how many writers entered the old phase) and it
+//     switches the active buffer; then it waits until that many writers have left the old phase.
 // So record() never waits (five atomic operations, none a loop: wait-free where a
 // read-modify-write is one instruction, as on x86-64 and AArch64 with LSE), and only the reader
 // ever waits, for at most the writers that were already inside record().

@@ -178,10 +178,10 @@ class ShardedCounter {
 
   // Returns the sum of every slot. Any thread. Exact once the writers have finished (joined, or
   // otherwise happened before this call). While writers run, the result counts every increment
-  // that happens before the call and possibly some concurrent ones (no real-time bound in C++;
-  // on hardware, between the count at the call and at the return), and successive calls from
-  // one thread never go backwards (each slot only grows, and a thread never reads an older value of a slot
-  // than one it read before).
+  // that happens before the call and possibly some concurrent ones (no real-time bound: an add
+  // that has returned may not be visible yet), and successive calls from one thread never go
+  // backwards (each slot only grows, and a thread never reads an older value of a slot than one
+  // it read before).
   [[nodiscard]] std::uint64_t get() const {
     // TODO: the total of every slot, the overflow slot included, read while their owners write
     // them, with the guarantees above. Lesson 6, "How the sharded counter reaches the physical
