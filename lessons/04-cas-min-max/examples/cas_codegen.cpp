@@ -11,52 +11,58 @@
 // to cross-compile <atomic> with. On x86-64 the std::atomic spelling compiles to the same
 // instructions. (No #include at all, for the same reason: unsigned long long is 64 bits on
 // both targets.)
+//
+// order: every operation here is seq_cst, what std::atomic uses when you name no order. This
+// file is about which instructions a compare-exchange becomes, not about choosing orders.
 namespace {
 
 using u64 = unsigned long long;
 static_assert(sizeof(u64) == 8, "a 64-bit counter");
 constexpr bool kWeak = true;
 constexpr bool kStrong = false;
+constexpr int kSeqCst = __ATOMIC_SEQ_CST;
 
 }  // namespace
 
 // One attempt, may fail spuriously (LL/SC: the store-exclusive may fail even though the
-// value matched). x86-64: lock cmpxchg. AArch64 without LSE: ldxr/stxr once, no loop.
+// value matched). x86-64: lock cmpxchg. AArch64 without LSE: ldaxr/stlxr once, no loop.
 bool cas_weak_once(u64* target, u64* expected, u64 desired) {
-  return __atomic_compare_exchange_n(target, expected, desired, kWeak, __ATOMIC_RELAXED,
-                                     __ATOMIC_RELAXED);
+  return __atomic_compare_exchange_n(target, expected, desired, kWeak, kSeqCst, kSeqCst);
 }
 
 // One attempt that fails only if the value differed. x86-64: the same lock cmpxchg.
-// AArch64 without LSE: ldxr/stxr with a loop back when the store-exclusive fails.
+// AArch64 without LSE: ldaxr/stlxr with a loop back when the store-exclusive fails.
 bool cas_strong_once(u64* target, u64* expected, u64 desired) {
-  return __atomic_compare_exchange_n(target, expected, desired, kStrong, __ATOMIC_RELAXED,
-                                     __ATOMIC_RELAXED);
+  return __atomic_compare_exchange_n(target, expected, desired, kStrong, kSeqCst, kSeqCst);
 }
 
-// A CAS loop with an early exit, on a problem that is not the milestone's: double a backoff
-// delay, but never beyond `cap` (the decision and the new value both come from `seen`).
-// With weak: one loop.
-void double_delay_weak(u64* target, u64 cap) {
-  u64 seen = __atomic_load_n(target, __ATOMIC_RELAXED);
-  while (seen < cap && !__atomic_compare_exchange_n(target, &seen, seen < cap / 2 ? 2 * seen : cap,
-                                                    kWeak, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-  }
+// A CAS loop with an early exit, on a problem that is not the milestone's: a 64-slot bitmap
+// (bit i set = slot i taken); claim the lowest free slot and return its index, or -1 when all
+// 64 are taken. `seen | (seen + 1)` sets the lowest clear bit of `seen`. With weak: one loop.
+int claim_slot_weak(u64* bitmap) {
+  u64 seen = __atomic_load_n(bitmap, kSeqCst);
+  do {
+    if (seen == ~0ULL) return -1;  // full: nothing to claim, nothing to write
+  } while (!__atomic_compare_exchange_n(bitmap, &seen, seen | (seen + 1), kWeak, kSeqCst,
+                                        kSeqCst));
+  return __builtin_ctzll(~seen);  // on success `seen` still holds the value replaced
 }
 
 // The same loop with strong: on LL/SC a loop inside a loop, for nothing.
-void double_delay_strong(u64* target, u64 cap) {
-  u64 seen = __atomic_load_n(target, __ATOMIC_RELAXED);
-  while (seen < cap && !__atomic_compare_exchange_n(target, &seen, seen < cap / 2 ? 2 * seen : cap,
-                                                    kStrong, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-  }
+int claim_slot_strong(u64* bitmap) {
+  u64 seen = __atomic_load_n(bitmap, kSeqCst);
+  do {
+    if (seen == ~0ULL) return -1;
+  } while (!__atomic_compare_exchange_n(bitmap, &seen, seen | (seen + 1), kStrong, kSeqCst,
+                                        kSeqCst));
+  return __builtin_ctzll(~seen);
 }
 
 #if defined(__clang__)
 // Going further: clang's builtin for what C++26 calls std::atomic::fetch_max (P0493).
-// x86-64: a lock cmpxchg loop that always writes. AArch64 with LSE: one ldumax.
+// x86-64: a lock cmpxchg loop that always writes. AArch64 with LSE: one instruction.
 u64 builtin_fetch_max(u64* target, u64 value) {
-  return __atomic_fetch_max(target, value, __ATOMIC_RELAXED);
+  return __atomic_fetch_max(target, value, kSeqCst);
 }
 #endif
 
@@ -64,10 +70,10 @@ int main() {
   u64 x = 5;
   u64 expected = 5;
   const bool first = cas_weak_once(&x, &expected, 6) || cas_strong_once(&x, &expected, 6);
-  double_delay_weak(&x, 9);      // 6 -> 9 (capped)
-  double_delay_strong(&x, 40);   // 9 -> 18
+  const int a = claim_slot_weak(&x);    // 0b110 -> 0b111: slot 0
+  const int b = claim_slot_strong(&x);  // 0b111 -> 0b1111: slot 3
 #if defined(__clang__)
   (void)builtin_fetch_max(&x, 20);
 #endif
-  return first && x >= 12 ? 0 : 1;
+  return first && a == 0 && b == 3 && x >= 15 ? 0 : 1;
 }
