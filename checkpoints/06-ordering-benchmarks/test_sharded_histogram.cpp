@@ -45,13 +45,10 @@ std::string describe(const HistogramSnapshot& s) {
   return out.str();
 }
 
-// The bucket milestone 3 defines, read off its definition one bound at a time: the first bound
-// >= value, N for the overflow bucket.
+// The bucket milestone 3 defines, one bound at a time: the first bound >= value, else N.
 template <std::size_t N>
 std::size_t reference_bucket(const std::array<std::uint64_t, N>& bounds, std::uint64_t value) {
-  for (std::size_t i = 0; i < N; ++i) {
-    if (value <= bounds[i]) return i;
-  }
+  for (std::size_t i = 0; i < N; ++i) if (value <= bounds[i]) return i;
   return N;
 }
 

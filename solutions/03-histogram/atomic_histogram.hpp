@@ -149,9 +149,9 @@ class AtomicHistogram {
   //
   // While writers run, a snapshot is not a photograph of one instant: the buckets are read one
   // after another, then the sum, and observations keep arriving in between. What it promises:
-  //  - every counts[i] is a value bucket i really held during the call, so a count is never
-  //    above the number of record() calls that had started, and a later snapshot taken by the
-  //    same thread never shows a smaller count;
+  //  - every counts[i] is a value bucket i really held, no older than what happens before the
+  //    call (no real-time promise), so a count never exceeds the record() calls that wrote it
+  //    there, and a later snapshot taken by the same thread never shows a smaller count;
   //  - every observation the counts include is also in the sum (the sum may already contain a
   //    few observations whose bucket increment has not landed yet, never the other way round),
   //    and whatever a thread did before record(v) is visible to the thread whose snapshot

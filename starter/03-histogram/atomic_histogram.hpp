@@ -136,9 +136,9 @@ class AtomicHistogram {
   //
   // While writers run, a snapshot is not a photograph of one instant: the buckets and the sum
   // are read one after another, and observations keep arriving in between. What it promises:
-  //  - every counts[i] is a value bucket i really held during the call, so a count is never
-  //    above the number of record() calls that had started, and a later snapshot taken by the
-  //    same thread never shows a smaller count;
+  //  - every counts[i] is a value bucket i really held, no older than what happens before the
+  //    call (no real-time promise), so a count never exceeds the record() calls that wrote it
+  //    there, and a later snapshot taken by the same thread never shows a smaller count;
   //  - every observation the counts include is also in the sum (nothing is promised the other
   //    way: the sum may include observations the counts miss), and whatever a thread did
   //    before record(v) is visible to the thread whose snapshot counts that observation;

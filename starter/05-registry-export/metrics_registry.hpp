@@ -13,8 +13,8 @@
 //     the maps, and of two registrations of one name exactly one wins;
 //   - the exporter and scrapers READ the maps: they run together, never wait for each other,
 //     and wait only for a registration in progress.
-// The TODOs ask which lock (mutex_, below), taken by whom and in which mode, gives each of
-// them that. A lock is fine here because registration and export are rare; the hot path stays
+// The TODOs ask which lock (you declare it, next to metrics_ below), taken by whom and how,
+// gives each of them that. A lock is fine here because registration and export are rare; the hot path stays
 // lock-free.
 //
 // The exporter thread stops promptly: stop() wakes it instead of waiting out the interval, and
@@ -163,11 +163,11 @@ class MetricsRegistry {
     // TODO: read every registered metric (snapshot_of() does the reading) so that no
     // registration changes a map while it is walked, yet scrapes and exports never wait for
     // each other. Lesson 5, "Part 1: the registry, and a lock where a lock belongs" (rule 2 of
-    // "Rules"). Questions: which of mutex_'s two lock modes lets many readers in at once, and
-    // which one does a registration take?
+    // "Rules"). Questions: which kind of lock lets many readers in at once, and how does a
+    // reader hold it, compared with a registration?
     LAB_TODO("snapshot_all(): read every metric while registrations may run, without making "
              "readers wait for each other (lesson 5, \"Part 1: the registry, and a lock where a "
-             "lock belongs\"). Which lock mode do readers take?");
+             "lock belongs\"). How do readers hold the lock?");
   }
 
   // --- The background exporter. -------------------------------------------------------------
@@ -221,8 +221,8 @@ class MetricsRegistry {
   }
 
  private:
-  // The registered metrics. Guarded by mutex_ (what each kind of thread needs from it is in the
-  // header comment). The metrics themselves are lock-free and need no lock to record into.
+  // The registered metrics. Guarded by the lock you declare below (what each kind of thread
+  // needs from it is in the header comment). The metrics themselves are lock-free and need no lock to record into.
   struct Metrics {
     std::map<std::string, std::shared_ptr<MetricsCollector>> collectors;
     std::map<std::string, std::function<HistogramSnapshot()>> histograms;
@@ -263,8 +263,8 @@ class MetricsRegistry {
              "a lock where a lock belongs\"). Which steps must one lock cover, in which mode?");
   }
 
-  // Reads every metric in `m`. The caller holds mutex_ so that no registration changes `m`
-  // meanwhile, or owns `m`.
+  // Reads every metric in `m`. The caller holds the registry's lock so that no registration
+  // changes `m` meanwhile, or owns `m`.
   static FullSnapshot snapshot_of(const Metrics& m) {
     FullSnapshot s;
     s.timestamp = std::chrono::system_clock::now();
@@ -314,7 +314,9 @@ class MetricsRegistry {
   }
 
   const std::chrono::milliseconds interval_;
-  mutable std::shared_mutex mutex_;  // guards metrics_ (which mode where: see the TODOs)
+  // TODO: the lock that guards metrics_ (lesson 5, "Part 1: the registry, and a lock where a lock
+  // belongs"). Which kind lets the readers run together and wait only for a registration? (It is
+  // locked in const members too.)
   Metrics metrics_;
   std::atomic<std::uint64_t> exports_{0};
   std::atomic<std::uint64_t> failed_exports_{0};

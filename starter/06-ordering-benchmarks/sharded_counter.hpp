@@ -65,7 +65,7 @@ class ThreadIndexPool {
       while (bits != ~std::uint64_t{0}) {
         const std::uint64_t bit = std::uint64_t{1} << std::countr_one(bits);
         // order: acquire on success pairs with the release in release() of the thread that
-        // held this index before: its last stores to its slots happen before our first loads.
+        // held this index before: all it wrote to its slots happens before our first access.
         if (words_[w].compare_exchange_weak(bits, bits | bit, std::memory_order_acquire,
                                             // order: relaxed on failure: we retry with `bits`.
                                             std::memory_order_relaxed)) {
@@ -78,7 +78,7 @@ class ThreadIndexPool {
 
   // Gives an index back (at thread exit).
   void release(std::size_t index) noexcept {
-    // order: release: publishes this thread's slot stores to the next owner (see acquire()).
+    // order: release: publishes this thread's slot writes to the next owner (see acquire()).
     words_[index / 64].fetch_and(~(std::uint64_t{1} << (index % 64)), std::memory_order_release);
   }
 
