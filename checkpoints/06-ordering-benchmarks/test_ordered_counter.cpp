@@ -59,8 +59,8 @@ std::string name(std::memory_order order) {
 }
 
 // The expected load_order() of each Order is kept as a digest (32-bit FNV-1a of a salt, Order
-// and the result), not in the clear: reading this file does not answer the exercise, and a
-// mismatch still names the Order whose result is wrong.
+// and the result), not in the clear: the file does not show the answer (recovering it means
+// trying candidates, as running the test does), and a mismatch names the Order that is wrong.
 constexpr std::uint32_t digest(std::memory_order order, std::memory_order result) {
   std::uint32_t h = 2166136261u;
   const auto mix = [&h](unsigned char byte) {

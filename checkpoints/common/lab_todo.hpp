@@ -2,7 +2,7 @@
 //
 // Every TODO in starter/ calls LAB_TODO("what to do"). It throws lab::TodoError, whose
 // message names the file, the line and the task, e.g.
-//   starter/01-seq-cst-counter/atomic_counter.hpp:48: TODO: return the count with load()
+//   starter/01-seq-cst-counter/atomic_counter.hpp:56: TODO: get(): return a value the ...
 // doctest prints that message as the reason the test failed; the test helpers in
 // lab_test.hpp carry it out of worker threads too, so nothing hangs and nothing is silent.
 //

@@ -17,16 +17,15 @@ int main() {
 
   // Two connections open, three close.
   for (int i = 0; i < 2; ++i) {
-    // order: relaxed: single-threaded demo; only the values matter.
-    unsigned64.fetch_add(1, std::memory_order_relaxed);
-    unsigned32.fetch_add(1, std::memory_order_relaxed);
-    signed64.fetch_add(1, std::memory_order_relaxed);
+    // The default order: this single-threaded demo is about values, not orders.
+    unsigned64.fetch_add(1);
+    unsigned32.fetch_add(1);
+    signed64.fetch_add(1);
   }
   for (int i = 0; i < 3; ++i) {
-    // order: relaxed: as above.
-    unsigned64.fetch_sub(1, std::memory_order_relaxed);
-    unsigned32.fetch_sub(1, std::memory_order_relaxed);
-    signed64.fetch_sub(1, std::memory_order_relaxed);
+    unsigned64.fetch_sub(1);
+    unsigned32.fetch_sub(1);
+    signed64.fetch_sub(1);
   }
 
   std::printf("std::atomic<std::uint64_t>: %llu\n",
