@@ -210,9 +210,9 @@ TEST_CASE("the destructor stops a running exporter") {
 }
 
 TEST_CASE("a throwing callback does not stop later exports") {
-  // Catches: an exception escaping export_once() and the exporter thread (std::terminate ends the
-  // program), catching only std::exception (a thrown int still escapes), or an exporter loop that
-  // ends at the first failure.
+  // Catches: a failure not counted in failed_exports(), an exception escaping export_once() and
+  // the exporter thread (std::terminate ends the program), catching only std::exception (a
+  // thrown int still escapes), or an exporter loop that ends at the first failure.
   MetricsRegistry registry(5ms);
   std::atomic<int> calls{0};
   registry.start_export([&](const FullSnapshot&) {

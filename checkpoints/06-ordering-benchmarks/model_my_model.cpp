@@ -19,20 +19,23 @@
 namespace course_report {
 
 // A two-part report; Arrive0 and Arrive1 are the orders of the arrival count's increment in
-// fill() of part 0 and of part 1, Look that of the count's load in complete().
+// fill() of part 0 and of part 1, Look that of the count's load in complete(). The correct
+// report uses seq_cst for all three; each broken one weakens one of them to relaxed. (Whether
+// something weaker than seq_cst would also do is not this exercise's question.)
 template <std::memory_order Arrive0, std::memory_order Arrive1, std::memory_order Look>
 class Report {
  public:
   static constexpr int kParts = 2;
 
   void fill(int part, int value) {
-    // order: relaxed: the payload is published by the arrival count that follows it.
+    // order: relaxed: a payload word is a stand-in for plain data (see the banner); what makes
+    // it visible to the consumer, or fails to, is the arrival count.
     parts_[part].store(value, std::memory_order_relaxed);
     arrived_.fetch_add(1, part == 0 ? Arrive0 : Arrive1);
   }
   [[nodiscard]] bool complete() const { return arrived_.load(Look) == kParts; }
   [[nodiscard]] int read(int part) const {
-    // order: relaxed: a consumer reads only after complete(), whose load carries the order.
+    // order: relaxed: a stand-in for a plain read, as in fill().
     return parts_[part].load(std::memory_order_relaxed);
   }
 
@@ -41,14 +44,13 @@ class Report {
   std::atomic<int> arrived_{0};
 };
 
-using Correct =
-    Report<std::memory_order_release, std::memory_order_release, std::memory_order_acquire>;
-using CompleteMissesAnOrder =
-    Report<std::memory_order_release, std::memory_order_release, std::memory_order_relaxed>;
-using FillOfPart0MissesAnOrder =
-    Report<std::memory_order_relaxed, std::memory_order_release, std::memory_order_acquire>;
-using FillOfPart1MissesAnOrder =
-    Report<std::memory_order_release, std::memory_order_relaxed, std::memory_order_acquire>;
+constexpr auto kSeqCst = std::memory_order_seq_cst;
+constexpr auto kRelaxed = std::memory_order_relaxed;
+
+using Correct = Report<kSeqCst, kSeqCst, kSeqCst>;
+using CompleteMissesAnOrder = Report<kSeqCst, kSeqCst, kRelaxed>;
+using FillOfPart0MissesAnOrder = Report<kRelaxed, kSeqCst, kSeqCst>;
+using FillOfPart1MissesAnOrder = Report<kSeqCst, kRelaxed, kSeqCst>;
 
 }  // namespace course_report
 
