@@ -89,9 +89,9 @@ TEST_CASE("store buffering with the fenced variant never shows both flags down")
                     << out.weak()
                     << " trials. In C++ a fence does not pin its neighbours in place: which "
                        "relation of [atomics.order] would rule out both loads reading 0, which "
-                       "fences take part in it, and where must each stand relative to its "
-                       "thread's store and load? (lesson 6, \"Fences against operations\" and "
-                       "\"seq_cst itself\")");
+                       "fences take part in it, where must a fence stand relative to its "
+                       "thread's store and load, and which threads need one? (lesson 6, "
+                       "\"Fences against operations\")");
 }
 
 TEST_CASE("store buffering relaxed shows the weak outcome") {

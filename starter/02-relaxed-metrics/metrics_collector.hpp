@@ -134,9 +134,10 @@ class MetricsCollector {
   std::atomic<std::uint64_t> requests_{0};
   std::atomic<std::uint64_t> errors_{0};
   std::atomic<std::uint64_t> bytes_sent_{0};
-  // TODO: declare the gauge, active_connections_: a lock-free atomic that one close too many
-  // takes to -1 (see MetricsSnapshot::active_connections). Lesson 2, "The gauge is signed".
-  // Question: which type reads -1 there, and not 18446744073709551615?
+  // TODO: declare the gauge, active_connections_: a lock-free atomic of the type the snapshot
+  // reports (MetricsSnapshot::active_connections), which one close too many takes to -1.
+  // Lesson 2, "The gauge is signed". Question: what would a dashboard show after one close too
+  // many if the gauge were unsigned, and could an alert tell that from a real overload?
 
   static_assert(std::atomic<std::uint64_t>::is_always_lock_free,
                 "lock-free metrics need lock-free 64-bit atomics on this platform");

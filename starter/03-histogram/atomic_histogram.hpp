@@ -148,11 +148,11 @@ class AtomicHistogram {
     // TODO: copy the bounds, every count (the overflow bucket too) and the sum into a
     // HistogramSnapshot, never blocking the writers, so that every promise above holds.
     // Lesson 3, "What a snapshot can promise". Questions: do you read the buckets or the sum
-    // first, given the order record() writes them in? What must each bucket read pair with in
-    // record() so that the sum you return includes what the buckets counted?
+    // first, given the order record() writes them in? Which of your reads must pair with which
+    // of record()'s writes so that the sum you return includes what the buckets counted?
     LAB_TODO("snapshot(): copy bounds, counts and sum so that every counted observation is in the "
-             "sum (lesson 3, \"What a snapshot can promise\"). Buckets or sum first, and what "
-             "must each bucket read pair with?");
+             "sum (lesson 3, \"What a snapshot can promise\"). Buckets or sum first, and which "
+             "read pairs with which write?");
   }
 
  private:

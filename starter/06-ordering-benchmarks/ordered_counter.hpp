@@ -1,8 +1,7 @@
 // ordered_counter.hpp: milestone 6, the milestone-1 counter with its memory order as a parameter.
 //
 // OrderedCounter<Order> is AtomicCounter from milestone 1 with one change: every
-// read-modify-write (fetch_add, exchange) uses Order, and get() uses the load order that
-// matches it. It exists so that one benchmark can compare the same counter under relaxed,
+// read-modify-write uses Order, and get() uses the load order that matches it. It exists so that one benchmark can compare the same counter under relaxed,
 // acq_rel and seq_cst, and so that the lesson can show what each order compiles to. Spoiler
 // for x86-64: all three increments are the same `lock xadd`, so they cost the same there.
 //

@@ -105,7 +105,7 @@ def model_excerpt(output: str, paths: Paths) -> str:
     if report.assertion:
         at = f" ({failing.path}:{failing.line})" if failing is not None and failing.path else ""
         out.append(f"The model's check `{report.assertion}` failed{at} in this execution, "
-                   "which the C++ memory model allows:")
+                   "which Relacy's model of C++ allows (docs/model-checks.md):")
     elif report.result:
         out.append(f"What went wrong: {RESULTS.get(report.result, report.result.lower())}, in "
                    "this execution:")
