@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""asm_orders.py: what each atomic operation and memory order compiles to, on x86-64 and AArch64.
+"""asm_orders.py: what each atomic operation and memory order compiles to, on five targets.
 
     scripts/asm_orders.py                  # prints a markdown table
     scripts/asm_orders.py --out FILE.md    # writes it (the m6 lesson embeds this table)
@@ -10,11 +10,14 @@ and every order it accepts, it compiles a one-line function with `clang++ -O2 -S
   AArch64, ARMv8.0          (--target=aarch64-linux-gnu: load-linked/store-conditional loops)
   AArch64, ARMv8.1 + LSE    (--target=aarch64-linux-gnu -march=armv8.1-a: single atomic
                              instructions; what current Arm servers and Apple cores run)
-and puts the function bodies side by side. Address set-up (adrp/add :lo12:) and `ret` are left
-out; labels are kept so that LL/SC retry loops stay readable.
+  POWER, 64-bit little-endian (--target=powerpc64le-linux-gnu)
+  RISC-V RV64GC             (--target=riscv64-linux-gnu -march=rv64gc: the A extension)
+and puts the function bodies side by side. Address set-up (adrp/add :lo12:, the TOC on POWER,
+auipc/%pcrel on RISC-V) and the return are left out; labels are kept so that LL/SC retry loops
+stay readable.
 
-The functions use the __atomic builtins because this machine has no AArch64 C++ standard
-library headers. They are exactly what std::atomic compiles to: libstdc++'s member functions
+The functions use the __atomic builtins because this machine has no C++ standard library
+headers for the other targets. They are exactly what std::atomic compiles to: libstdc++'s member functions
 are one-line wrappers over them (see /usr/include/c++/12/bits/atomic_base.h), and --check
 compiles the same operations through std::atomic for x86-64 and verifies the instructions match.
 Standard library only.
@@ -70,7 +73,16 @@ TARGETS = [
     ("x86-64", ["--target=x86_64-linux-gnu"]),
     ("AArch64 ARMv8.0 (LL/SC)", ["--target=aarch64-linux-gnu"]),
     ("AArch64 ARMv8.1 (LSE)", ["--target=aarch64-linux-gnu", "-march=armv8.1-a"]),
+    ("POWER (ppc64le)", ["--target=powerpc64le-linux-gnu"]),
+    ("RISC-V (RV64GC)", ["--target=riscv64-linux-gnu", "-march=rv64gc"]),
 ]
+
+# Lines that only compute the variable's address or set up the function, per target.
+_ADDRESSING = re.compile(
+    r"^(adrp\b.*|add\s+x\d+, x\d+, :lo12:.*"            # AArch64
+    r"|addis? \d+, (2|12), \.TOC\..*|addis \d+, 2, v@toc@ha|addi \d+, \d+, v@toc@l"  # POWER
+    r"|auipc \w+, %pcrel_hi\(v\)|addi \w+, \w+, %pcrel_lo\(.*\))$")  # RISC-V
+_FUNCTION_LABEL = re.compile(r"^\.Lfunc_(begin|gep|lep)\d+:$")
 
 
 def _fname(i: int) -> str:
@@ -117,16 +129,22 @@ def bodies(asm: str) -> dict[str, list[str]]:
             continue
         if not stripped or stripped.startswith(("#", "//")):
             continue
+        if _FUNCTION_LABEL.match(stripped):
+            continue
         if re.match(r"^\.L\w+:$", stripped):  # a local label: keep, short
             result[current].append(stripped)
             continue
         if stripped.startswith("."):
             continue
-        if stripped.startswith("adrp") or re.match(r"add\s+x\d+, x\d+, :lo12:", stripped):
+        stripped = re.sub(r"\s+", " ", stripped)
+        if _ADDRESSING.match(stripped):
+            if stripped.startswith("auipc") and result[current] and \
+                    result[current][-1].startswith(".L"):
+                result[current].pop()  # the label only anchors the %pcrel_lo
             continue  # materializing the address of the variable
-        if stripped in ("ret", "retq"):
+        if stripped in ("ret", "retq", "blr"):
             continue
-        result[current].append(re.sub(r"\s+", " ", stripped))
+        result[current].append(stripped)
     return result
 
 

@@ -115,8 +115,8 @@ TEST_CASE("ShardedHistogram rejects bad bounds and a slot count outside 1 to 256
 TEST_CASE("ShardedHistogram slots are on cache lines of their own") {
   // Catches: slots that share a cache line (false sharing): the end of one thread's slot and the
   // start of the next one's on one 64-byte line, passed back and forth between two recording
-  // threads (lesson 6, "The sharded design": where may a slot start?). Correct, but slower than one
-  // shared histogram. Checked on the type and on real addresses.
+  // threads (scaling-histograms.md, "The sharded design": where may a slot start?). Correct, but
+  // slower than one shared histogram. Checked on the type and on real addresses.
   using H = ShardedHistogram<10>;
   H histogram({1, 2, 5, 10, 20, 50, 100, 200, 500, 1000}, 8);
   histogram.record(3);
@@ -202,8 +202,8 @@ TEST_CASE("ShardedHistogram is exact after the writers join") {
 
 TEST_CASE("ShardedHistogram with more threads than slots is still exact") {
   // Catches: observations or values lost when threads without a slot of their own share one: an
-  // update of a shared slot that is not one indivisible step (lesson 6, "The sharded design": how
-  // many writers does each slot have?). Threads beyond the slot count share the overflow slot (or,
+  // update of a shared slot that is not one indivisible step (scaling-histograms.md, "The sharded
+  // design": how many writers does each slot have?). Threads beyond the slot count share the overflow slot (or,
   // in a "thread index % slots" design, another thread's slot); two of them can read the same
   // value, and an observation or a value is lost. TSan does not reliably report the race, so the
   // test counts, long enough to make a loss near certain.
