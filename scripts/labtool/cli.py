@@ -12,7 +12,7 @@ import importlib.util
 import subprocess
 import sys
 
-from . import bench, hints, student
+from . import bench, hints, orders, student
 from .commands import Command, add_commands, no_arguments
 from .console import LabError, paint
 from .grade import args as grade_args
@@ -29,6 +29,9 @@ STUDENT_COMMANDS = [
             no_arguments, student.run_list),
     Command("hint", "Show the next hint for a milestone (each call unlocks one more).",
             hints.add_hint_arguments, hints.run_hint),
+    Command("orders", "Weaken each memory order you wrote, one at a time, and show which "
+            "checkpoint catches it (advice: which orders can you justify?).",
+            orders.add_arguments, orders.run),
     Command("reset", "Restore a milestone's starter files (your version is backed up).",
             student.add_reset_arguments, student.run_reset),
     Command("watch", "Re-run the checks of a milestone every time you save a file.",

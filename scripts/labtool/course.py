@@ -106,6 +106,22 @@ class Milestone:
             return []
         return _read_json(path)
 
+    def order_allowances(self) -> list[dict]:
+        """checkpoints/NN-name/orders.json (instructor-only, like mutants.json): the weakenings
+        of the solution's orders that no checkpoint catches, each with the reason it is
+        allowed: {"file", "code" (the line, stripped), "weakening": "old -> new", "why"}."""
+        path = self.directory / "orders.json"
+        if not path.exists():
+            return []
+        entries = _read_json(path)
+        keys = ("file", "code", "weakening", "why")
+        if not isinstance(entries, list) or not all(
+                isinstance(e, dict) and all(isinstance(e.get(k), str) and e[k] for k in keys)
+                for e in entries):
+            raise LabError(f"{_shown(path)}: a list of {{\"file\", \"code\", \"weakening\", "
+                           "\"why\"}, each a non-empty string")
+        return entries
+
 
 def _read_json(path: Path):
     try:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from labtool.console import LabError
 from labtool.course import CTestEntry
-from labtool.instructor.pool import in_parallel
+from labtool.pool import in_parallel
 from labtool.instructor.stress import Tally, _run_counted, add_stress_arguments, run_stress
 from labtool.results import Status, until_conclusive
 
@@ -139,30 +139,31 @@ class StressArguments(unittest.TestCase):
 
 
 class MutantTargets(unittest.TestCase):
-    """A mutant rebuilds only the executables of its killing tests."""
+    """A mutant (or a weakening of `lab orders`) rebuilds only the executables of the tests
+    that judge it (mutation.py)."""
 
     def setUp(self):
         from labtool.course import load_milestones
         self.m5 = next(m for m in load_milestones() if m.number == 5)
 
     def _worker(self, runner_of):
-        from labtool.instructor.mutants import _Worker
+        from labtool.mutation import MutationTree
 
         class FakeTree:
             def milestone_targets(self, m, known):
                 return [f"{m.label}_checkpoints"]
 
         known = {"m5_checkpoints", "m5_test_registry", "m5_test_exporter"}
-        return _Worker(FakeTree(), Path("."), known, runner_of)
+        return MutationTree(FakeTree(), Path("."), known, runner_of)
 
     def test_the_killing_tests_executables_only(self):
         a, b = (t.name for t in self.m5.tests[:2])
         w = self._worker({f"m5/{a}": "m5_test_registry", f"m5/{b}": "m5_test_registry"})
-        self.assertEqual(w.targets_for(self.m5, {"killed_by": [a, b]}), ["m5_test_registry"])
+        self.assertEqual(w.targets_for(self.m5, [a, b]), ["m5_test_registry"])
 
     def test_an_unknown_runner_falls_back_to_the_whole_milestone(self):
         a = self.m5.tests[0].name
-        self.assertEqual(self._worker({}).targets_for(self.m5, {"killed_by": [a]}),
+        self.assertEqual(self._worker({}).targets_for(self.m5, [a]),
                          ["m5_checkpoints"])
         w = self._worker({f"m5/{a}": "m5_not_built"})
-        self.assertEqual(w.targets_for(self.m5, {"killed_by": [a]}), ["m5_checkpoints"])
+        self.assertEqual(w.targets_for(self.m5, [a]), ["m5_checkpoints"])

@@ -25,7 +25,7 @@ from ..course import ROOT
 # Inside the course tree: what neither a build nor a checkpoint run needs.
 PRIVATE_DIRS = ("solutions", "build", ".git", ".lab")
 PRIVATE_FILES = ("docs/instructor-guide.md",)
-PRIVATE_NAMES = ("mutants.json",)
+PRIVATE_NAMES = ("mutants.json", "orders.json")
 PRIVATE_FOLDER_NAMES = ("instructor",)          # checkpoints/NN-name/instructor/
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from ..commands import Command, add_commands
 from ..grade import batch
-from . import (export, feedback_times, grade_imports, gradescope, grading_cases, selftest, stress,
-               ta_guide)
+from . import (export, feedback_times, grade_imports, gradescope, grading_cases, orders_check,
+               selftest, stress, ta_guide)
 
 COMMANDS = [
     Command("selftest", "Instructor: prove solutions pass, starters fail, mutants die.",
@@ -38,5 +38,7 @@ COMMANDS = [
 
 
 def register(subparsers) -> None:
-    """Adds the instructor's commands to the lab tool's argparse subparsers."""
+    """Adds the instructor's commands to the lab tool's argparse subparsers, and --solutions
+    to the student's `orders` command."""
     add_commands(subparsers, COMMANDS)
+    orders_check.extend(subparsers.choices["orders"])

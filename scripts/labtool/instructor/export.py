@@ -8,7 +8,7 @@ reset, watch, bench) and the grader (the shipped workflow runs it), the student-
 a README for students (scripts/templates/student-README.md) and a GitHub Actions workflow that
 grades every push under ThreadSanitizer (scripts/templates/github-workflow-grade.yml).
 
-What stays out: solutions/, every mutants.json, the instructor-only checks (checkpoints/*/
+What stays out: solutions/, every mutants.json and orders.json, the instructor-only checks (checkpoints/*/
 instructor/, checkpoints/*/models/, and anything else used only inside `if(LAB_INSTRUCTOR)`),
 the whole instructor package (scripts/labtool/instructor/: self-tests, this exporter), the
 lab tool's unit tests, the fixtures and templates, the instructor docs, the repository's own
@@ -44,7 +44,7 @@ DROP_FILES = {
     "README.md",                              # replaced by the students' README
     *INSTRUCTOR_DOCS,                         # the instructor guide, design notes, order key
 }
-DROP_NAMES = {"mutants.json"}
+DROP_NAMES = {"mutants.json", "orders.json"}
 # And checkpoints/NN-name/<INSTRUCTOR_FOLDERS>/ (the set is leaks.py's: the leak check skips
 # exactly what the release leaves out).
 

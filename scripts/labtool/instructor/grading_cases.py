@@ -32,7 +32,7 @@ from ..grade.args import Options
 from ..grade.pipeline import grade_submission
 from . import adversarial
 from .mutants import mutated_source
-from .pool import in_parallel, worker_count
+from ..pool import in_parallel, worker_count
 
 FIXTURES = ROOT / "scripts" / "fixtures" / "grading.json"
 M1 = "01-seq-cst-counter"

@@ -31,7 +31,7 @@ from ..packages import INSTRUCTOR_PACKAGES, ensure_packages
 from ..results import Status
 from . import export, gradescope, grading_cases, lesson_commands
 from .mutants import mutant_run
-from .pool import in_parallel
+from ..pool import in_parallel
 from .report import StepReport
 from .static import static_checks
 

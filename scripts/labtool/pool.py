@@ -1,15 +1,15 @@
 """A few jobs at once: one thread per worker context (a build tree, a work folder), each taking
-the next job when it is done with one. For the self-test's mutants and grading cases, whose
-steps are mostly one compiler process or a test waiting on a clock, so that a second one keeps
-the second CPU busy."""
+the next job when it is done with one. For the self-test's mutants and grading cases and for
+`lab orders`, whose steps are mostly one compiler process or a test waiting on a clock, so that
+a second one keeps the second CPU busy."""
 
 from __future__ import annotations
 
 import threading
 from typing import Callable, Iterable, TypeVar
 
-from ..console import current_label, labelled
-from ..cpus import usable_cpus
+from .console import current_label, labelled
+from .cpus import usable_cpus
 
 C = TypeVar("C")
 J = TypeVar("J")
