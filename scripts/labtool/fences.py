@@ -52,18 +52,18 @@ def first_fence(tokens: Iterable) -> tuple[str, int] | None:
 
 
 def skip_message(models: Iterable[str], where: str = "") -> str:
-    """What a skipped test says (it never names an exercise's memory orders)."""
+    """What a skipped test says, in lines short enough for `check`'s list (it never names an
+    exercise's memory orders)."""
     names = list(models)
-    quoted = " and ".join(f'"{n}"' for n in names)
     at = f" (at {where})" if where else ""
-    checks = "model check" if len(names) == 1 else "model checks"
-    verb = "judges" if len(names) == 1 else "judge"
+    judge = "This model check judges" if len(names) == 1 else "These model checks judge"
     return "\n".join([
-        "skipped: ThreadSanitizer does not model std::atomic_thread_fence, which your code "
-        f"calls{at}",
-        "  a race report here cannot tell a missing order from a fence TSan ignores, so this "
-        "test's points are left out;",
-        f"  the {checks} {quoted} {verb} your orders under the C++ memory model."])
+        "skipped: ThreadSanitizer does not model std::atomic_thread_fence, which your code calls"
+        + at + ".",
+        "  A race report here cannot tell a missing order from a fence TSan ignores, so this",
+        "  test's points are left out of the total.",
+        f"  {judge} your orders under the C++ memory model:",
+        *(f'    "{n}"' for n in names)])
 
 
 def candidates(results: Iterable[TestResult]) -> list[TestResult]:

@@ -99,6 +99,7 @@ class StatusRuleTest(unittest.TestCase):
                                              "std::atomic_thread_fence, which your code calls"))
             self.assertIn(WHERE, first)
             self.assertIn("cannot tell a missing order from a fence TSan ignores", r.output)
+            self.assertIn("judge your orders under the C++ memory model", r.output)
             self.assertIn("points are left out", r.output)
             for name in MODELS:
                 self.assertIn(f'"{name}"', r.output)
@@ -144,7 +145,8 @@ class StatusRuleTest(unittest.TestCase):
         r = _result(self.m, "payload", Status.FAILED, PAYLOAD_RACE)
         skip_fence_races([r], self.fence(WHERE))
         reason = fb.not_run_reason(r.output, str(r.status))
-        self.assertEqual(len(reason.splitlines()), 3)
+        self.assertEqual(len(reason.splitlines()), 4 + len(MODELS))
+        self.assertTrue(all(len(line) < 160 for line in reason.splitlines()))
         shown = fb.not_run_tests([(r.name, str(r.status), reason)])
         for name in MODELS:
             self.assertIn(name, shown)
