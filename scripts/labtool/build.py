@@ -136,6 +136,18 @@ class Tree:
         proc = self._run(cmd)
         return BuildResult(proc.returncode == 0, proc.stdout + proc.stderr)
 
+    def track(self) -> Path:
+        """The folder of the student's NN-name/ files this tree builds: track_dir, else the
+        preset's LAB_TRACK_DIR as the configured cache says, else starter/."""
+        if self.track_dir is not None:
+            return Path(self.track_dir)
+        try:
+            cache = (self.build_dir / "CMakeCache.txt").read_text(errors="replace")
+        except OSError:
+            cache = ""
+        found = re.search(r"^LAB_TRACK_DIR:[A-Z]+=(.*)$", cache, re.M)
+        return Path(found.group(1)) if found else self.source_dir / "starter"
+
     def targets(self) -> set[str]:
         proc = self._run(["ninja", "-C", str(self.build_dir), "-t", "targets", "all"])
         return {line.split(":")[0] for line in proc.stdout.splitlines()}

@@ -47,6 +47,10 @@ class Test:
     # What the test exists to catch: the `// Catches:` comment that opens its TEST_CASE in the
     # checkpoint source (the one place it is kept; catches_texts() reads it).
     catches: str = ""
+    # The model checkpoints (same milestone) that judge this test's orders when ThreadSanitizer
+    # cannot: a race-only failure of a milestone whose code calls a standalone fence is skipped
+    # (fences.py; the manifest's "fence_models").
+    fence_models: tuple[str, ...] = ()
 
 
 @dataclass
@@ -171,6 +175,7 @@ def _test(entry: dict, where: Path) -> Test:
                     needs_cpus=int(entry.get("needs_cpus", 1)),
                     stretch=bool(entry.get("stretch", False)),
                     model=bool(entry.get("model", False)),
+                    fence_models=tuple(str(n) for n in entry.get("fence_models", ())),
                     on_timeout=str(entry.get("on_timeout", "")),
                     timeout=float(entry["timeout"]) if "timeout" in entry else None)
     except (KeyError, TypeError, ValueError) as exc:

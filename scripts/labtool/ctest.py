@@ -12,7 +12,10 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import feedback
 from .build import Tree
+from .course import ROOT, Milestone
+from .fencescan import fence_in_tree
 from .feedback import ctest_timeouts
 from .results import Status, TestResult, not_run_status, until_conclusive
 
@@ -101,6 +104,8 @@ class CTestRunner:
             return runs
 
         runs, tries = until_conclusive(batch, [r.name for r in results], lambda run: run.status)
+        track = tree.track()
+        paths = feedback.Paths(ROOT, track, track.name)
         for r in results:
             run = runs.get(r.name)
             r.runs += tries[r.name]
@@ -110,3 +115,9 @@ class CTestRunner:
             else:
                 r.status, r.output = run.status, run.output
                 r.seconds += seconds[r.name]
+                r.tsan_race_only = run.status is Status.FAILED and feedback.race_only(
+                    run.output, paths)
+
+    def fence_in(self, tree: Tree, m: Milestone) -> str | None:
+        """Where milestone m's own code calls a standalone fence (fencescan.py), or None."""
+        return fence_in_tree(tree, m)

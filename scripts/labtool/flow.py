@@ -3,6 +3,9 @@
     course model -> workspace (a track: starter/, solutions/, a mirror or an overlay)
                  -> build (milestone by milestone) -> run -> score -> report
 
+After the run, one rule applies to every strategy alike: a ThreadSanitizer race report that
+cannot judge code with a standalone fence becomes a skip (fences.py).
+
 The commands differ only in their inputs (which track, which milestones, which milestones a
 rule already decided) and in their reporters. The run step has two strategies behind one
 interface, Runner: CTest (ctest.py: `check`, `selftest`) and report-verified runs
@@ -17,12 +20,18 @@ from typing import Callable, Protocol
 from .build import BuildResult, Tree, compile_errors
 from .feedback import compile_failure
 from .course import Milestone, with_dependencies
+from .fences import skip_fence_races
 from .results import Status, TestResult
 
 
 class Runner(Protocol):
     def run(self, tree: Tree, results: list[TestResult]) -> None:
         """Runs the tests of `results` in `tree` and fills in their status, output, time."""
+
+    def fence_in(self, tree: Tree, m: Milestone) -> str | None:
+        """Where milestone m's own code calls a standalone fence, as the compiler sees it
+        ('file:line' as the student knows it), or None. Asked only after a race-only failure
+        of a test with "fence_models" (fences.py)."""
 
 
 @dataclass
@@ -82,4 +91,6 @@ def run_flow(tree: Tree, selected: list[Milestone], all_ms: list[Milestone], run
             r.status, r.output = status, output
     if to_run:
         runner.run(tree, to_run)
+        # The one place where a race report that cannot judge fenced code becomes a skip.
+        skip_fence_races(to_run, lambda m: runner.fence_in(tree, m))
     return outcome

@@ -3,8 +3,9 @@ share.
 
 Scoring rules (docs/grading.md states them for students):
   - a passed test earns its points; any other status earns 0;
-  - a skipped test (for instance "needs 2 CPUs" on a 1-CPU machine) leaves both the earned and
-    the possible points: it neither costs nor counts;
+  - a skipped test (for instance "needs 2 CPUs" on a 1-CPU machine, or a ThreadSanitizer
+    race report that cannot judge code with a standalone fence: fences.py) leaves both the
+    earned and the possible points: it neither costs nor counts;
   - an inconclusive test (it could not establish the overlap it needs, after its retries and
     ours) earns 0 and says "re-grade on a quieter machine";
   - stretch tests are scored and shown apart, and never lower the main score.
@@ -102,6 +103,10 @@ class TestResult:
     output: str = ""
     seconds: float = 0.0
     runs: int = 0
+    # The run failed only because of a ThreadSanitizer data-race report on the test's own data
+    # (feedback.race_only(), set by the run strategy that saw the raw output); fences.py may
+    # turn such a failure into a skip.
+    tsan_race_only: bool = False
 
     @property
     def name(self) -> str:

@@ -11,6 +11,8 @@ failed assertions:
                        marked, paths relative to the repository, no BuildId, module offsets,
                        addresses or symbolizer noise;
   sanitizer_headline() its one-line summary;
+  race_only()          whether a failed run failed only for TSan data races on the test's
+                       own data (fences.py's evidence);
   timeout_note()       a timeout named as one, with the limit and the test's likely causes
                        (the manifest's "on_timeout");
   text_diff()          a unified diff when a doctest CHECK compared two multi-line texts;
@@ -43,14 +45,14 @@ from .catches import headline, likely_mistake
 from .paths import Paths, show_path, source_reader, tidy
 from .model_timeline import model_excerpt, model_headline
 from .relacy import has_model_report
-from .sanitizers import (MARK, has_sanitizer_report, parse_frame, sanitizer_excerpt,
-                         sanitizer_headline)
+from .sanitizers import (MARK, has_sanitizer_report, parse_frame, race_only,
+                         sanitizer_excerpt, sanitizer_headline)
 
 __all__ = ["MARK", "Paths", "compile_failure", "ctest_timeouts", "doctest_failure",
            "failing_tests", "failure_detail", "has_model_report", "has_sanitizer_report",
            "headline", "likely_mistake", "model_excerpt", "model_headline", "not_run_reason",
-           "not_run_tests", "one_line", "sanitizer_excerpt", "sanitizer_headline", "show_path",
-           "source_reader", "tail", "text_diff", "tidy", "timeout_note"]
+           "not_run_tests", "one_line", "race_only", "sanitizer_excerpt", "sanitizer_headline",
+           "show_path", "source_reader", "tail", "text_diff", "tidy", "timeout_note"]
 
 
 # --- timeouts -----------------------------------------------------------------------------
@@ -162,9 +164,17 @@ _NOT_RUN_ADVICE = {"skipped": "cannot run on this machine; it neither costs nor 
 def not_run_reason(output: str, status: str) -> str:
     """Why a test did not run: its own "skipped: ..." / "inconclusive: ..." line, or the
     general reason for that status."""
-    for line in output.splitlines():
+    lines = output.splitlines()
+    for i, line in enumerate(lines):
         if line.startswith((f"{status}: ", "skipped: ", "inconclusive: ")):
-            return line.strip()[:160]
+            # Its indented continuation lines belong to it (fences.py's skip says why and
+            # what judges instead).
+            more = []
+            for follow in lines[i + 1:]:
+                if not follow.startswith("  ") or not follow.strip():
+                    break
+                more.append(follow.strip()[:160])
+            return "\n".join([line.strip()[:160]] + more)
     return f"{status}: {_NOT_RUN_ADVICE.get(status, 'did not run')}"
 
 
@@ -178,7 +188,8 @@ def not_run_tests(rows: Iterable[tuple[str, str, str]]) -> str:
         out.append(f"  {status:<{width}}  {name}")
         if status == "inconclusive" and "re-run" not in reason:
             reason += " (re-run the check)"
-        out.append(f"  {'':<{width}}    {reason}")
+        for line in reason.splitlines():
+            out.append(f"  {'':<{width}}    {line}")
     return "\n".join(out)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .assertions import ASSERTION
 from .paths import Paths, show_path, tidy
 
 MARK = ">>"                  # prefix of the student's own frames
@@ -130,6 +131,28 @@ _EXPLAIN = {
 
 def has_sanitizer_report(output: str) -> bool:
     return SANITIZER_START.search(output) is not None
+
+
+_TSAN_RACE = re.compile(r"WARNING: ThreadSanitizer: data race(?: \(|\s*$)")
+
+
+def race_only(output: str, paths: Paths) -> bool:
+    """Whether a failed run's output says it failed only because of ThreadSanitizer data-race
+    reports on the test's own data: at least one sanitizer report, every one of them a TSan
+    "data race" (not a race on a vptr, not any other report), no failed doctest assertion, and
+    no frame of any report in the student's files (a race on the student's own variables is
+    the student's, whatever else the code does). fences.py decides what follows from it."""
+    lines = output.splitlines()
+    starts = [i for i, line in enumerate(lines) if SANITIZER_START.search(line)]
+    if not starts or not all(_TSAN_RACE.search(lines[i]) for i in starts):
+        return False
+    if any(ASSERTION.match(line) for line in lines):
+        return False
+    for line in lines[starts[0]:]:
+        frame = parse_frame(line, paths)
+        if frame is not None and frame.mine:
+            return False
+    return True
 
 
 def _headline_parts(output: str) -> tuple[str, str] | None:

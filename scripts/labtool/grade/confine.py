@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..course import ROOT, Milestone
+from ..fences import first_fence
 from . import cxxrules, records
 from .archive import read_inside
 from .privacy import private_paths, samples, shield
@@ -82,6 +83,9 @@ class GradingBox:
     own_files: dict[str, str] = field(default_factory=dict)
     # milestone label (m1) -> code-before-main findings of its build (cxxrules.BUILD_FLAGS)
     startup: dict[str, list[str]] = field(default_factory=dict)
+    # milestone label -> where its own code first calls a standalone fence, as the rule scan
+    # saw it after preprocessing (fences.py); absent when it calls none
+    fences: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def create(cls, mode: str, work: Path, track: Path, build_dir: Path, jobs: int = 2,
@@ -215,6 +219,10 @@ class GradingBox:
                 errors.append(f"{Path(unit.source).name}: {error}")
                 continue
             scan = cxxrules.scan(text, self.track, set(own_files), {LAB_TODO}, m.forbidden)
+            for path in sorted(mine & set(scan.tokens)):
+                fence = first_fence(scan.tokens[path])
+                if fence is not None and m.label not in self.fences:
+                    self.fences[m.label] = f"{shown_as[path]}:{fence[1]}"
             for f in scan.findings:
                 if f.file not in mine:
                     continue        # another milestone's file: its own check reports it

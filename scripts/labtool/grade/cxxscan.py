@@ -106,9 +106,16 @@ def walk(preprocessed: str, policy: Policy) -> Scan:
         m = _MARKER.search(preprocessed, pos)
         if not m:
             break
-        pos = m.end()
+        pos = _after_marker(preprocessed, m)
         current, line = _marker(m, stack, current, policy, result)
     return result
+
+
+def _after_marker(text: str, m: re.Match) -> int:
+    """Where the line after a line marker starts: the marker's own newline is not a line of
+    the file it names (the marker says which line comes NEXT)."""
+    end = m.end()
+    return end + 1 if text.startswith("\n", end) else end
 
 
 def _marker(m: re.Match, stack: list[str], current: str, policy: Policy,
@@ -159,7 +166,7 @@ def _student_region(text: str, pos: int, current: str, line: int, stack: list[st
         if at_line_start:
             m = _MARKER.match(text, pos)
             if m:
-                pos = m.end()
+                pos = _after_marker(text, m)
                 name, line = _marker(m, stack, current, policy, result)
                 if name != current:
                     return pos, name, line

@@ -29,7 +29,7 @@ from typing import Callable
 from .. import feedback
 from ..build import Tree, failure_summary
 from ..console import LabError, info
-from ..course import CHECKPOINTS, ROOT, CTestEntry, ctest_listing
+from ..course import CHECKPOINTS, ROOT, CTestEntry, Milestone, ctest_listing
 from ..cpus import usable_cpus
 from ..results import (INCONCLUSIVE_ADVICE, NOT_RUN_EXIT_CODE, RERUNS_OF_INCONCLUSIVE, Status,
                        TestResult, not_run_status)
@@ -71,11 +71,11 @@ class Run:
     reason: str = ""      # one line: why it failed ("" when it passed)
     detail: str = ""      # the evidence: doctest's failures, the sanitizer report
     seconds: float = 0.0
+    race_only: bool = False   # failed only for TSan data races on the test's data (fences.py)
 
     @property
     def passed(self) -> bool:
         return self.status is Status.PASSED
-
 
 
 def _doctest_failures(case: ET.Element) -> list[str]:
@@ -183,7 +183,8 @@ def _judge(proc_code: int, output: str, seconds: float,
     # code (halt_on_error): printed report text alone relabels nothing.
     if feedback.has_sanitizer_report(output) and proc_code == sanitizer_exit_code():
         return Run(Status.SANITIZER, feedback.sanitizer_headline(output, proc_code),
-                   feedback.sanitizer_excerpt(output, paths, headline=False), seconds)
+                   feedback.sanitizer_excerpt(output, paths, headline=False), seconds,
+                   race_only=not failures and feedback.race_only(output, paths))
     if proc_code < 0:
         name = signal.Signals(-proc_code).name \
             if -proc_code in signal.Signals._value2member_map_ else str(-proc_code)
@@ -337,6 +338,10 @@ class VerifiedRunner:
             for r in results:
                 one(r)
 
+    def fence_in(self, tree: Tree, m: Milestone) -> str | None:
+        """Where m's own code calls a fence, as the sandboxed rule scan saw it (confine.py)."""
+        return self.gbox.fences.get(m.label) if self.gbox is not None else None
+
     def _check_imports(self, tree: Tree, results: list[TestResult]) -> None:
         """The linked-symbol rule (imports.py): its findings zero the milestone like the
         build's code-before-main findings (gbox.startup)."""
@@ -384,6 +389,7 @@ class VerifiedRunner:
             if not run.passed:
                 where = f" (run {i} of {reps})" if reps > 1 else ""
                 r.status = run.status
+                r.tsan_race_only = run.race_only
                 r.output = self.explain(f"{run.reason}{where}\n{run.detail}".strip())
                 if run.status is Status.TIMEOUT:
                     note = feedback.timeout_note(max(1.0, min(timeout, remaining)),

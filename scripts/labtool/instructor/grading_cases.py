@@ -30,7 +30,7 @@ from ..console import info, ok_or_fail, table
 from ..course import ROOT, Milestone, dependents, load_milestones
 from ..grade.args import Options
 from ..grade.pipeline import grade_submission
-from . import adversarial
+from . import adversarial, fence_cases
 from .mutants import mutated_source
 from ..pool import in_parallel, worker_count
 
@@ -218,7 +218,7 @@ def cases(milestones: list[Milestone]) -> list[Case]:
              lambda d, ms: None, _zero, expect_error=True, missing=True,
              mentions=[("results.json", "grader error")]),
     ]
-    return result + adversarial.cases(milestones, Case)
+    return result + adversarial.cases(milestones, Case) + fence_cases.cases(milestones, Case)
 
 
 # --- checking one case -----------------------------------------------------------------------
