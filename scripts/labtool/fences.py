@@ -62,7 +62,7 @@ def skip_message(models: Iterable[str], where: str = "") -> str:
         + at + ".",
         "  A race report here cannot tell a missing order from a fence TSan ignores, so this",
         "  test's points are left out of the total.",
-        f"  {judge} your orders under the C++ memory model:",
+        f"  {judge} your orders under Relacy's model of C++:",
         *(f'    "{n}"' for n in names)])
 
 

@@ -99,7 +99,7 @@ class StatusRuleTest(unittest.TestCase):
                                              "std::atomic_thread_fence, which your code calls"))
             self.assertIn(WHERE, first)
             self.assertIn("cannot tell a missing order from a fence TSan ignores", r.output)
-            self.assertIn("judge your orders under the C++ memory model", r.output)
+            self.assertIn("judge your orders under Relacy's model of C++", r.output)
             self.assertIn("points are left out", r.output)
             for name in MODELS:
                 self.assertIn(f'"{name}"', r.output)
