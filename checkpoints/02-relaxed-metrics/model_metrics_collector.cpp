@@ -53,8 +53,8 @@ struct CountedErrorPublishes : lab_model::Suite<CountedErrorPublishes, 2> {
 }  // namespace
 
 TEST_CASE("model: no snapshot shows more errors than requests") {
-  // Catches: an order too weak for the invariant (an error count that carries nothing from its
-  // request, or a snapshot that reads the counters in an order that lets a request and its error
+  // Catches: an order too weak for the invariant (a write that publishes nothing a reader relies
+  // on, or a snapshot that reads the counters in an order that lets a request and its error
   // both land between two loads); x86 hides the first, the C++ memory model allows both.
   lab_model::require_holds<ErrorsNeverExceedRequests>(
       "every snapshot has errors <= requests (2 writers: request then error; 1 reader)",

@@ -58,8 +58,8 @@ struct CountedObservationPublishes : lab_model::Suite<CountedObservationPublishe
 }  // namespace
 
 TEST_CASE("model: no snapshot counts an observation whose value is missing from the sum") {
-  // Catches: a snapshot that counts an observation whose value its sum lacks: orders that let a
-  // count run ahead of the sum (lesson 3, "What a snapshot can promise", and its upload_progress
+  // Catches: a snapshot that counts an observation whose value its sum lacks: an order (of
+  // statements or of memory) that breaks the promise (lesson 3, "What a snapshot can promise", and its upload_progress
   // example: which update plays files_done?).
   lab_model::require_holds<CountedValuesAreInTheSum>(
       "every snapshot's sum holds the value of every observation it counts (2 writers, "

@@ -209,9 +209,10 @@ class MetricsRegistry {
   // The interval given to the constructor. Any thread.
   [[nodiscard]] std::chrono::milliseconds export_interval() const noexcept { return interval_; }
 
-  // Callbacks that returned normally / that threw, since construction. Any thread. Counts
-  // only: they do not synchronize with what the callback did (join via stop() does). Never
-  // throw once written (then mark them noexcept).
+  // Callbacks that returned normally / that threw, since construction. Any thread. What a
+  // reader may conclude from them besides the counts is your decision (ORDERING.md, M5.3);
+  // stop() returning is what orders a callback's work before the caller. Never throw once
+  // written (then mark them noexcept).
   [[nodiscard]] std::uint64_t exports() const {
     // TODO: the count export_once() keeps of normal returns. Lesson 2 (a statistic) and
     // starter/06-ordering-benchmarks/ORDERING.md (row M5.3). Question: does any reader of this
