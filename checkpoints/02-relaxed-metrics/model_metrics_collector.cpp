@@ -27,7 +27,7 @@ struct ErrorsNeverExceedRequests : lab_model::Suite<ErrorsNeverExceedRequests, 3
 };
 
 // A writer writes plain data, then records an error; a reader whose snapshot counts that error
-// reads the data: a data race (Relacy reports it) unless the error publishes it.
+// reads the data: a data race (Relacy reports it) unless the collector keeps its contract.
 struct CountedErrorPublishes : lab_model::Suite<CountedErrorPublishes, 2> {
   std::optional<metrics::MetricsCollector> c;
   rl::var<int> payload;
