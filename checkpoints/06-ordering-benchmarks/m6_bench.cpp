@@ -108,17 +108,18 @@ void load(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
-// An increment built from compare_exchange: the loop milestone 4 uses for min/max.
+// An increment built from compare_exchange, weak or strong (lesson 4, "Weak or strong"), with
+// the default order: on x86-64 every order of a compare-exchange is the same lock cmpxchg.
 template <bool Weak>
 void cas(benchmark::State& state) {
   static std::atomic<std::uint64_t> value{0};
   for (auto _ : state) {
-    std::uint64_t seen = value.load(std::memory_order_relaxed);
+    std::uint64_t seen = value.load();
     if constexpr (Weak) {
-      while (!value.compare_exchange_weak(seen, seen + 1, std::memory_order_relaxed)) {
+      while (!value.compare_exchange_weak(seen, seen + 1)) {
       }
     } else {
-      while (!value.compare_exchange_strong(seen, seen + 1, std::memory_order_relaxed)) {
+      while (!value.compare_exchange_strong(seen, seen + 1)) {
       }
     }
   }
@@ -141,7 +142,8 @@ void ordered_counter(benchmark::State& state) {
 
 void shared_atomic(benchmark::State& state) {
   static std::atomic<std::uint64_t> shared{0};
-  for (auto _ : state) shared.fetch_add(1, std::memory_order_relaxed);
+  // The default order: on x86-64 every order of fetch_add is the same lock xadd.
+  for (auto _ : state) shared.fetch_add(1);
   state.SetItemsProcessed(state.iterations());
 }
 
@@ -155,7 +157,7 @@ void sharded(benchmark::State& state) {
 }
 
 // The layout experiment. Each benchmark thread owns one 8-byte word of a static array and adds 1
-// to it in place; nothing reads the words while the benchmark runs, so a plain word is enough
+// to it in place; nothing reads the words while the benchmark runs, so a plain word works
 // here (a count that another thread reads while its owner writes it is another matter: lesson 6,
 // "A broken example"). ClobberMemory() makes the compiler store the word on every iteration
 // instead of adding the iteration count once at the end. The families differ only in how far
@@ -174,8 +176,7 @@ void own_word_loop(benchmark::State& state) {
   constexpr std::size_t kApart = Stride / sizeof(std::uint64_t);  // in words
   alignas(Align) static std::array<std::uint64_t, kMaxThreads * kApart> words{};
   std::uint64_t* mine = &words[static_cast<std::size_t>(state.thread_index()) * kApart];
-  // The word's address in a register (see the lesson: on this CPU a load + store through
-  // [base + index] costs ~4 ns more than through [base]).
+  // The word's address computed once, outside the timed loop.
   benchmark::DoNotOptimize(mine);
   for (auto _ : state) {
     ++*mine;
@@ -205,8 +206,9 @@ template <class Slots>
 void own_slot_fetch_add_loop(benchmark::State& state, Slots& slots) {
   std::atomic<std::uint64_t>* mine = &slots[static_cast<std::size_t>(state.thread_index())].value;
   benchmark::DoNotOptimize(mine);
-  // order: relaxed: nothing is published; the locked instruction is what is measured.
-  for (auto _ : state) mine->fetch_add(1, std::memory_order_relaxed);
+  // The default order: on x86-64 every order of fetch_add is the same lock xadd
+  // (lessons/06-ordering-benchmarks/asm_orders.md); the locked instruction is what is measured.
+  for (auto _ : state) mine->fetch_add(1);
   state.SetItemsProcessed(state.iterations());
 }
 
