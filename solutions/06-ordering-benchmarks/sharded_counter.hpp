@@ -1,8 +1,8 @@
 // sharded_counter.hpp: milestone 6, a counter whose increments scale with the writer threads.
 //
 // One std::atomic<std::uint64_t> that every thread increments (milestone 1) is exact, but it
-// does not scale: a fetch_add needs its cache line exclusively in the incrementing core's
-// cache, so two cores that both count pass the line back and forth and take turns. The
+// does not scale: on x86-64 a fetch_add needs its cache line exclusively in the incrementing
+// core's cache, so two cores that both count pass the line back and forth and take turns. The
 // memory order does not help (on x86-64 every fetch_add is the same `lock xadd`); only not
 // sharing the line does.
 //
