@@ -167,9 +167,9 @@ void sharded(benchmark::State& state) {
 //                     bytes apart, from an address aligned as a Slot. It measures your layout:
 //                     while Slot is the starter's, it is unpadded_slots again (eight to a line).
 //   padded_slots_128  128 bytes apart from a 128-byte boundary (see padded_slots_128 below)
-// (Measured here, plain stores suffer little from false sharing: the store buffer holds them
-// until the line comes back and then writes them in a burst. Locked instructions cannot wait like
-// that: see *_fetch_add.)
+// (Measured here, plain stores suffer little from false sharing; a plausible mechanism, not
+// verified here, is that the store buffer holds them until the line comes back and writes them
+// in a burst. Locked instructions cannot wait like that: see *_fetch_add.)
 template <std::size_t Stride, std::size_t Align>
 void own_word_loop(benchmark::State& state) {
   static_assert(Stride % sizeof(std::uint64_t) == 0 && Align % alignof(std::uint64_t) == 0);

@@ -1,8 +1,8 @@
 """The one rule for what ThreadSanitizer cannot see: standalone fences.
 
 TSan does not model std::atomic_thread_fence (compiler-rt, lib/tsan/rtl/tsan_interface_atomic.cpp:
-__tsan_atomic_thread_fence runs OpFence::Atomic, whose body is "// FIXME(dvyukov): not
-implemented." and a hardware barrier, so the detector's clocks learn nothing from a fence;
+__tsan_atomic_thread_fence, the fence entry point, does "// FIXME(dvyukov): not implemented."
+and a hardware barrier, so the detector's clocks learn nothing from a fence;
 google/sanitizers#1415). So a "payload"
 checkpoint (a plain variable written before the student's publishing operation and read after
 the reading operation saw it) reports a data race on correct code whose orders come from
