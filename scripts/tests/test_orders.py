@@ -270,3 +270,21 @@ class SolutionsAllowList(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class AllowListInput(unittest.TestCase):
+    """A malformed orders.json is refused with what it must hold; a missing one allows nothing."""
+
+    def test_a_malformed_allow_list_says_what_it_must_hold(self):
+        import dataclasses
+        with tempfile.TemporaryDirectory() as tmp:
+            m = dataclasses.replace(MS[6], directory=Path(tmp))
+            self.assertEqual(m.order_allowances(), [])
+            for bad in ('{"file": "x"}', '[{"file": "x.hpp", "code": "", "weakening": "a -> b",'
+                        ' "why": "w"}]', '[{"file": "x.hpp"}]'):
+                (Path(tmp) / "orders.json").write_text(bad)
+                with self.assertRaisesRegex(LabError, "orders.json: a list of"):
+                    m.order_allowances()
+            (Path(tmp) / "orders.json").write_text("[1, ")
+            with self.assertRaises(LabError):
+                m.order_allowances()
