@@ -66,8 +66,8 @@ class MetricsCollector {
   void record_request() {
     // TODO: count one request; no update may ever be lost. Lesson 2, "Happens-before in five
     // rules" (consequence one) and "A snapshot is not a snapshot". Questions: does this count
-    // need to make anything ELSE visible to another thread, or only itself? Who publishes this
-    // request to snapshot() when an error follows it? Write your reason in an `// order:` line.
+    // need to make anything ELSE visible to another thread, or only itself? Write your reason in
+    // an `// order:` line.
     LAB_TODO("record_request(): count one request, losing none (lesson 2, \"Happens-before in "
              "five rules\"). Does this count publish anything besides itself?");
   }
@@ -80,8 +80,7 @@ class MetricsCollector {
     // Lesson 2, "Happens-before in five rules", section 4 (many writers, one reader) and "A
     // snapshot is not a snapshot". Questions: which write must a reader that counts this error
     // also see? Which happens-before rule lets one write carry a thread's earlier writes to a
-    // reader, and which write of this thread is placed to do that? Do other threads' increments
-    // of the same counter in between break it?
+    // reader? Do other threads' increments of the same counter in between break it?
     LAB_TODO("record_error(): count one error so that any snapshot counting it also counts this "
              "thread's earlier request (lesson 2, \"Happens-before in five rules\"). Which write "
              "must that snapshot see, and what carries it there?");
@@ -123,8 +122,7 @@ class MetricsCollector {
     // EVERY snapshot, even one taken while writers run. Lesson 2, "A snapshot is not a
     // snapshot" and "Happens-before in five rules". Questions: a writer records a request and
     // then its error between your two loads: with each of the two load orders, can you count the
-    // error without its request? Which write tells a reader that the request exists, and which
-    // load must read it for the edge to reach the other? Which order does a braced initializer use?
+    // error without its request? Which order does a braced initializer use?
     LAB_TODO("snapshot(): read all four values so that errors <= requests holds while writers "
              "run (lesson 2, \"A snapshot is not a snapshot\"). In which order, and which load "
              "must synchronize with which write?");

@@ -144,9 +144,8 @@ class IntervalRecorder {
   // than it needs to be. Which of them does every writer write, and would your answer to the
   // Slot TODO of sharded_counter.hpp help here? (Your choice: no checkpoint measures it, m6_bench's
   // interval_recorder does.)
-  // Written by every writer (enter) and the reader (flip): the phase in the top bit, the number
-  // of writers that entered it below. Every writer reads active_ right after entering, and only
-  // the reader writes it.
+  // start_ is written by every writer (enter) and the reader (flip): the phase in the top bit,
+  // the number of writers that entered it below. active_ is written only by the reader.
   std::atomic<std::uint64_t> start_{0};
   std::atomic<std::uint32_t> active_{0};  // the index of the active buffer in buffers_
   std::array<LeaveCount, 2> left_{};

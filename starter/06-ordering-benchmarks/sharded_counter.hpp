@@ -166,14 +166,13 @@ class ShardedCounter {
     // TODO: add `value`, exact with any number of threads, as cheaply as each case allows:
     // my_slot() gives this thread's own slot, or nullptr when it has none and must use the
     // shared overflow_ slot. Lesson 6, "How the sharded counter reaches the physical limit" and
-    // "A broken example: \"my slot is mine, it need not be atomic\"". Questions: a slot with
-    // exactly one writer: can anyone change it between your read and your write, so does it
-    // need a locked read-modify-write? The overflow slot has many writers: what does it need?
-    // Does the count publish any other data, so which order do these operations need? Write an
-    // `// order:` reason next to each operation.
+    // "A broken example: \"my slot is mine, it need not be atomic\"". Questions: for each kind
+    // of slot, who can write it between one thread's read and its write, and what does that
+    // demand of the update? Does the count publish any other data, so which order do these
+    // operations need? Write an `// order:` reason next to each operation.
     LAB_TODO("add(): add value exactly, cheaply on this thread's own slot and safely on the shared "
              "overflow slot (lesson 6, \"How the sharded counter reaches the physical limit\"). "
-             "What does a slot with one writer let you skip?");
+             "What does each kind of slot need, and why?");
   }
 
   // Returns the sum of every slot. Any thread. Exact once the writers have finished (joined, or

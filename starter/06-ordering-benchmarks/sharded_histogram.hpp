@@ -111,8 +111,9 @@ class ShardedHistogram {
   ShardedHistogram(const ShardedHistogram&) = delete;
   ShardedHistogram& operator=(const ShardedHistogram&) = delete;
 
-  // Counts `value` in its bucket and adds it to the sum. Any thread, any time, wait-free.
-  // Never loses an observation. Touches only the calling thread's slot (or, for threads beyond
+  // Counts `value` in its bucket and adds it to the sum. Any thread, any time, lock-free;
+  // wait-free for a thread with its own slot once it has its index (the first call of a thread
+  // takes one with a CAS loop, in the given code). Never loses an observation. Touches only the calling thread's slot (or, for threads beyond
   // the slot count, the shared overflow slot).
   void record([[maybe_unused]] std::uint64_t value) {
     // TODO: count `value` in its bucket and add it to the sum, in my_slot() (this thread's own

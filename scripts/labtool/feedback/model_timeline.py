@@ -235,9 +235,9 @@ def _questions(report: ModelReport, stale: list[Stale], lost, label: dict[int, i
             read, write = st.bridge
             out.append(f"Yet at {n(read)} thread {read.thread} had already read what thread "
                        f"{write.thread} wrote at {n(write)}, AFTER {n(st.latest)}.")
-            out.append(f"Ask: for {n(st.latest)} to happen before {n(st.load)}, which of these "
-                       f"steps would have to synchronize with which? Does your code make "
-                       f"{n(write)} and {n(read)} do that, and why (or why not)?")
+            out.append(f"Ask: for {n(st.latest)} to happen before {n(st.load)}, which of the "
+                       f"steps in between would have to synchronize with which, and what in "
+                       f"your code would make them do it?")
         else:
             out.append(f"Ask: what in thread {st.load.thread}'s steps before {n(st.load)} "
                        f"observes thread {st.latest.thread}'s work after {n(st.latest)}, and "
