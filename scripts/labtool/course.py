@@ -67,6 +67,9 @@ class Milestone:
     stretch_hints: dict[str, list[str]] = field(default_factory=dict)
     stretch_lessons: dict[str, str] = field(default_factory=dict)
     forbidden: list[dict] = field(default_factory=list)
+    # Files in which some orders are beyond every checkpoint ("unjudged_orders": {file: why}):
+    # `lab orders` adds the reason to a weakening there that no checkpoint catches.
+    unjudged_orders: dict[str, str] = field(default_factory=dict)
     directory: Path = field(repr=False, default=Path())
     timeout: float = DEFAULT_TIMEOUT
     # Points per unlocked hint that `grade` shows as a suggested deduction, never applies
@@ -219,6 +222,17 @@ def _stretch(data: dict, field_name: str, files: list[str], where: Path) -> dict
     return {k: (list(v) if field_name == "stretch_hints" else str(v)) for k, v in value.items()}
 
 
+def _unjudged(data: dict, files: list[str], where: Path) -> dict[str, str]:
+    """The "unjudged_orders" ({file: why}); each key one of the milestone's files."""
+    value = data.get("unjudged_orders", {})
+    if not isinstance(value, dict) or any(
+            k not in files or not isinstance(v, str) or not v.strip() for k, v in value.items()):
+        raise LabError(f"{_shown(where)}: \"unjudged_orders\" maps files of the milestone's "
+                       f"\"files\" ({', '.join(files)}) to the reason (text) why no checkpoint "
+                       f"judges some of their orders, not {value!r}")
+    return dict(value)
+
+
 def load_milestone(folder: Path, rule_sets: dict[str, list[dict]] | None = None) -> Milestone:
     match = _FOLDER.match(folder.name)
     if not match:
@@ -241,6 +255,7 @@ def load_milestone(folder: Path, rule_sets: dict[str, list[dict]] | None = None)
             stretch_hints=_stretch(data, "stretch_hints", list(data["files"]), path),
             stretch_lessons=_stretch(data, "stretch_lessons", list(data["files"]), path),
             forbidden=_forbidden(data.get("forbidden", []), rule_sets, path, number),
+            unjudged_orders=_unjudged(data, list(data["files"]), path),
             directory=folder,
             timeout=float(data.get("timeout", DEFAULT_TIMEOUT)),
             hint_penalty=_hint_penalty(data.get("hint_penalty", 0), path))

@@ -119,6 +119,8 @@ def verdict_lines(m: Milestone, verdicts: list[Verdict], shown: str) -> list[str
         else:
             lines.append("    " + paint(f"no checkpoint of milestone {m.number} fails: ", "yellow")
                          + f"which guarantee in the contract needs {c.site.order} here?")
+            if c.file in m.unjudged_orders:
+                lines.append(f"    beware: {m.unjudged_orders[c.file]}")
     return lines
 
 

@@ -180,6 +180,28 @@ class Report(unittest.TestCase):
         self.assertIn("caught by: t1; model: t2", text)
         self.assertNotIn("\033[", text)
 
+    def test_a_survivor_in_a_file_with_unjudged_orders_says_so(self):
+        import dataclasses
+        m = dataclasses.replace(MS[2], unjudged_orders={"c.hpp": "hand-over 9 is judged by none"})
+        with mock.patch.dict("os.environ", {"NO_COLOR": "1"}):
+            text = "\n".join(orders.verdict_lines(m, self._verdicts(), "s"))
+        self.assertEqual(text.count("beware: hand-over 9 is judged by none"), 1)  # survivor only
+        self.assertIn("interval_recorder.hpp", MS[6].unjudged_orders)
+
+    def test_a_malformed_unjudged_orders_is_refused_with_its_shape(self):
+        import json, shutil, tempfile
+        from labtool.console import LabError
+        from labtool.course import load_milestone
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / MS[2].slug
+            shutil.copytree(MS[2].directory, folder)
+            data = json.loads((folder / "manifest.json").read_text())
+            data["unjudged_orders"] = {"not_a_file.hpp": "why"}
+            (folder / "manifest.json").write_text(json.dumps(data))
+            with self.assertRaises(LabError) as raised:
+                load_milestone(folder)
+            self.assertIn('"unjudged_orders" maps files of the milestone', str(raised.exception))
+
     def test_the_footer_is_honest_about_what_a_verdict_proves(self):
         scan = orders.Scan([], [], 2, 3)
         text = " ".join(orders.footer(MS[2], scan))
