@@ -62,9 +62,9 @@ TEST_CASE("model: no snapshot shows more errors than requests") {
 }
 
 TEST_CASE("model: a snapshot that counts an error sees what its writer did before") {
-  // Catches: a counted error that does not publish what its writer did before it (nothing orders
-  // the writer's earlier writes before the reader that counts the error); the model reports the
-  // reader's plain read as a data race.
+  // Catches: a snapshot() that counts an error but not what its writer did before it (nothing
+  // orders the writer's earlier writes before the reader that counts the error); the model
+  // reports the reader's plain read as a data race.
   lab_model::require_holds<CountedErrorPublishes>(
       "a snapshot that counts an error sees the writer's earlier writes (its data and its "
       "request)",

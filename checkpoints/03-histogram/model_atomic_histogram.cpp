@@ -31,7 +31,7 @@ struct CountedValuesAreInTheSum : lab_model::Suite<CountedValuesAreInTheSum, 3> 
 };
 
 // A writer writes plain data, then records; a reader whose snapshot counts the observation
-// reads the data: a data race (Relacy reports it) unless the count publishes it.
+// reads the data: a data race (Relacy reports it) unless the histogram keeps its contract.
 struct CountedObservationPublishes : lab_model::Suite<CountedObservationPublishes, 2> {
   std::optional<metrics::AtomicHistogram<1>> h;
   rl::var<int> payload;

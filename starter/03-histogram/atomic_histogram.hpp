@@ -126,8 +126,8 @@ class AtomicHistogram {
   [[nodiscard]] std::size_t find_bucket([[maybe_unused]] std::uint64_t value) const {
     // TODO: the bucket `value` belongs to, in O(log N), as the contract above says. Lesson 3,
     // "`le`: less than or equal". Questions: a value equal to a bound goes to which bucket? Of
-    // the standard binary searches, which one stops at the first element NOT less than the
-    // value, and which one goes one element too far? What do you return past every bound?
+    // the standard binary searches, which one returns that bucket's bound for such a value (try
+    // each on paper)? What do you return past every bound?
     LAB_TODO("find_bucket(): the index of the first bound >= value, N past every bound, in "
              "O(log N) (lesson 3, \"`le`: less than or equal\"). Which binary search fits?");
   }

@@ -16,8 +16,10 @@ void spin_plain() {
   while (!plain_ready) {
   }
 }
-// The same loop on an atomic: every iteration loads it ([intro.progress]: the store must
-// become visible "in a finite period of time", [atomics.order] p11).
+// The same loop on an atomic: every iteration loads it ([intro.progress]: an implementation
+// "should ensure" the store becomes visible "in a finite period of time", and [atomics.order]
+// p11 "should make" it visible "within a reasonable amount of time": recommendations, not
+// requirements, which is why compilers do not merge the loads of such a loop).
 void spin_atomic() {
   while (!ready.load(std::memory_order_relaxed)) {
   }
