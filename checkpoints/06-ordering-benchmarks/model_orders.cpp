@@ -225,7 +225,6 @@ TEST_CASE("model: PNCounter merges racing merges lose nothing") {
                                 "executions (over 30 s); a lost count shows within a few"));
 }
 
-
 namespace {
 
 // Whether get() of OrderedCounter<Order> acquires: the fence model holds, or shows the outcome.
