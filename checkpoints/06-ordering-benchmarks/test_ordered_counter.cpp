@@ -86,10 +86,10 @@ void check_load_order() {
 }  // namespace
 
 TEST_CASE("OrderedCounter load order matches the RMW order") {
-  // Catches: a load_order() that returns an order no load may take (Order itself for release and
-  // acq_rel: undefined behaviour, which clang 14 compiles silently), or seq_cst for a counter
-  // whose operations are not seq_cst (one fixed order for every Order). What get() does with
-  // the result is judged by the model checkpoint (see check_load_order() above).
+  // Catches: a load_order() that returns an order no load may take (undefined behaviour, which
+  // clang 14 compiles silently into a relaxed load), or a seq_cst load for a counter whose
+  // operations are not seq_cst. What get() does with the result is judged by the model
+  // checkpoint (see check_load_order() above).
   check_load_order<std::memory_order_relaxed>();
   check_load_order<std::memory_order_acquire>();
   check_load_order<std::memory_order_release>();

@@ -145,9 +145,9 @@ def footer(m: Milestone, s: Scan) -> list[str]:
     if s.weakest:
         lines.append(f"  - {s.weakest} order(s) you wrote are relaxed already: nothing weaker "
                      "to try.")
-    lines.append(f"  - {s.default_calls} atomic call(s) on lines you wrote name no order, so "
-                 "use the default (seq_cst), and operators (++, +=, =, a plain read) use it "
-                 "too: this tool judges only the orders written out.")
+    lines.append(f"  - {s.default_calls} atomic call(s) on lines you wrote name no order and so "
+                 "take the default (seq_cst), as operators (++, +=, =, a plain read) do: this "
+                 "tool judges only the orders written out.")
     return lines
 
 

@@ -7,6 +7,9 @@ said, built from a copy of solutions/ with one mistake planted per milestone:
   tsan_m1_*        student preset (clang, TSan), 01: a plain uint64_t count (load + store race)
   tsan_m3_*        03: the bucket's fetch_add relaxed (the test's payload races)
   doctest_m5_*     05: the gauge typed "counter" (the exposition tests compare texts)
+  doctest_m6_invalid_load_order
+                   06: load_order() returning Order itself (solutions preset,
+                   m6_checkpoints -tc="OrderedCounter load order*"): CHECK_MESSAGE with INFO
   doctest_xml_*    the same failure in doctest's XML report (what the grader reads)
   ctest_m4_*       04: try_increment's CAS never refreshes its expected value (CTest console)
   junit_m4_*       the JUnit entry CTest writes for that timeout (nothing says "timeout")
@@ -236,6 +239,13 @@ class ListingTest(unittest.TestCase):
         self.assertEqual(fb.one_line(fixture("doctest_m5_prometheus_text.txt"), TSAN),
                          "checkpoints/05-registry-export/test_exposition.cpp:143: "
                          "CHECK( fixed_snapshot().to_prometheus() == expected )")
+        # A CHECK_MESSAGE's logged text (INFO and message) says more than the expression.
+        self.assertEqual(fb.one_line(fixture("doctest_m6_invalid_load_order.txt"), TSAN),
+                         "checkpoints/06-ordering-benchmarks/test_ordered_counter.cpp:74: "
+                         "OrderedCounter<memory_order::release>::load_order() returned "
+                         "memory_order::release; a load may not take this order: [atomics.types."
+                         "operations], load, Preconditions. Which half of an order can a load "
+                         "never have?")
         todo = "starter/01-seq-cst-counter/atomic_counter.hpp:56: TODO: get(): what makes a read " \
             "well defined?"
         self.assertEqual(fb.one_line(f"t.cpp:24: ERROR: CHECK( c.get() == 0 ) THREW exception: "

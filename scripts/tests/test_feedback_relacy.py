@@ -31,6 +31,10 @@ one mistake planted:
                                copied to /tmp/TL/lab whose starter/ holds the solutions, with
                                a `thread_local` added to record_bytes() (metrics_collector.hpp
                                line 83): the compile-time "not modelled" (CompileTimeNotModelled)
+  relacy_m6_invalid_load_order the model checkpoint "model: OrderedCounter get() acquires
+                               exactly when its order does" (m6_model_checks, solutions preset)
+                               on solutions/ whose load_order() returns Order itself: the
+                               stand-in <atomic> fails get()'s load(release)
   relacy_lesson*               the lessons' model examples (lessons/NN-name/examples/
                                *_model.cpp, student preset), wrong version: what each
                                lesson's "Checking orders with a model checker" shows
@@ -107,6 +111,26 @@ class ParseTest(unittest.TestCase):
         self.assertEqual(report.prop,
                          "relaxed flag: the reader may see ready == 1 and data == 0")
         self.assertTrue(all(not s.mine for s in report.steps))
+
+
+class MisuseTest(unittest.TestCase):
+    """An order the operation may not take: said as such, never as a failed check."""
+
+    def test_an_invalid_order_is_named_with_its_line_and_the_rule(self):
+        text = fixture("m6_invalid_load_order")
+        paths = fb.Paths(Path("/work/main"))
+        self.assertEqual(relacy.parse(text, paths).misuse,
+                         "invalid memory order for a load (undefined behaviour)")
+        headline = model_timeline.model_headline(text, paths)
+        self.assertIn("invalid memory order for a load (undefined behaviour) at "
+                      "solutions/06-ordering-benchmarks/ordered_counter.hpp:74", headline)
+        self.assertNotIn("violated", headline)
+        detail = fb.failure_detail(text, paths)
+        self.assertTrue(detail.startswith("Model check stopped before it could judge"))
+        self.assertIn("thread 1  invalid memory order for a load", detail)
+        self.assertIn("Preconditions", detail)
+        self.assertNotIn("Every load here read the newest value", detail)
+        self.assertNotIn("the check fails", detail)
 
 
 class ExcerptTest(unittest.TestCase):

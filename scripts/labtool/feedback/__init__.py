@@ -123,12 +123,16 @@ def one_line(output: str, paths: Paths, timed_out: bool = False,
                 where = " at " + show_path(m.group(1).rsplit(":", 1)[0], paths)[0] + ":" \
                     + m.group(1).rsplit(":", 1)[1]
         return sanitizer_headline(output) + where
-    for line in output.splitlines():
+    lines = output.splitlines()
+    for i, line in enumerate(lines):
         todo = re.search(r"([^\s\"]+:\d+: TODO: .*?)\"?$", line)
         if todo:                          # the task itself, whoever called it
             return tidy(todo.group(1), paths)[:300]
         m = ASSERTION.match(line)
         if m:
+            logged = _logged(lines[i + 1:])
+            if logged:                    # a CHECK_MESSAGE / INFO says it better than the code
+                return tidy(f"{m.group('where')}: {logged}", paths)[:300]
             what = re.sub(r"\s+is NOT correct!$", "", m.group("what"))
             return tidy(f"{m.group('where')}: {what}", paths)[:160]
         if line.startswith(("skipped: ", "inconclusive: ")):
@@ -136,6 +140,22 @@ def one_line(output: str, paths: Paths, timed_out: bool = False,
     kept = [l.strip() for l in output.splitlines() if l.strip() and not l.startswith("[doctest]")
             and not re.match(r"^=+$", l)]
     return tidy(kept[-1], paths)[:160] if kept else "failed without output"
+
+
+def _logged(after: list[str]) -> str:
+    """The text doctest logged with a failed assertion (its "  logged: " block: INFO and
+    CHECK_MESSAGE lines), joined; "" when there is none."""
+    out = []
+    for line in after:
+        if not out and line.startswith("  values: "):
+            continue
+        if not out and line.startswith("  logged: "):
+            out.append(line[len("  logged: "):].strip())
+        elif out and line.startswith(" " * 10) and line.strip():
+            out.append(line.strip())
+        else:
+            break
+    return "; ".join(out)
 
 
 def tail(output: str, lines: int = 12) -> str:

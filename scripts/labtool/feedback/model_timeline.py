@@ -55,6 +55,8 @@ def _effect(s: Step, name: str) -> str:
     if s.kind == "plain-store":
         return f"write {name} = {_v(s.value)} (not atomic)"
     if s.kind == "result":
+        if s.text.startswith("USER") and "(invalid memory order" in s.text:
+            return s.text[s.text.index("invalid memory order"):].split(" (")[0]
         return "the check fails" if s.text.startswith("USER") else s.text.split(" (")[0].lower()
     return re.sub(r"\s+", " ", s.text)[:60]
 
@@ -78,6 +80,11 @@ def model_headline(output: str, paths: Paths) -> str:
     report = parse(output, paths)
     if report is None:
         return "the model check failed without a history"
+    if report.misuse:
+        failing = next((s for s in report.steps if s.kind == "result"), None)
+        at = f" at {failing.path}:{failing.line}" if failing is not None and failing.path else ""
+        return (f"model check: {report.misuse}{at}: the operation may not take that order "
+                "([atomics.types.operations], Preconditions)")[:300]
     what = report.prop or report.assertion or RESULTS.get(report.result, report.result)
     line = f"model check: {what}: violated"
     stale = stale_loads(report.steps)
@@ -97,12 +104,18 @@ def model_excerpt(output: str, paths: Paths) -> str:
     steps = report.steps
     names = atomic_names(steps, paths)
     out = []
-    if report.prop:
+    if report.prop and report.misuse:
+        out.append(f"Model check stopped before it could judge: {report.prop}")
+    elif report.prop:
         out.append(f"Model check failed: {report.prop}")
     else:
         out.append("Model check failed: " + RESULTS.get(report.result, report.result.lower()))
     failing = next((s for s in steps if s.kind == "result"), None)
-    if report.assertion:
+    if report.misuse:
+        at = f" at {failing.path}:{failing.line}" if failing is not None and failing.path else ""
+        out.append(f"What went wrong: {report.misuse}{at}, in this execution (the model stops "
+                   "there, before its own check):")
+    elif report.assertion:
         at = f" ({failing.path}:{failing.line})" if failing is not None and failing.path else ""
         out.append(f"The model's check `{report.assertion}` failed{at} in this execution, "
                    "which Relacy's model of C++ allows (docs/model-checks.md):")
@@ -225,6 +238,14 @@ def _questions(report: ModelReport, stale: list[Stale], lost, label: dict[int, i
 
     out = ["How to read it: steps are in the order they happened; each thread runs its own "
            "steps in program order (" + _lesson(report) + ")."]
+    if report.misuse:
+        out.append("An atomic operation was called with a memory order it may not take: "
+                   "undefined behaviour, whatever the execution ([atomics.types.operations] "
+                   "lists each operation's valid orders under Preconditions; g++ -O2 warns with "
+                   "-Winvalid-memory-model, clang 14 emits such a load or store as relaxed). Ask: which "
+                   "orders may this operation take, and which order did your code compute "
+                   "for it here?")
+        return out
     if stale:
         st = stale[0]
         var = names.get(st.load.addr, "the atomic")

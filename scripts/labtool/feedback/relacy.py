@@ -46,7 +46,7 @@ RESULTS = {
     "INCONSISTENT TEST SUITE": "the model itself is inconsistent",
 }
 _RESULT_LINE = re.compile(r"^(?P<result>" + "|".join(re.escape(r) for r in RESULTS)
-                          + r")(?: \((?:assertion: (?P<what>.*)|.*)\))?$")
+                          + r")(?: \((?:assertion: (?P<what>.*)|(?P<other>.*))\))?$")
 _PROPERTY = re.compile(r"^model(?: [\w.-]+)?: (?P<what>.+)$")
 _HISTORY = re.compile(r"^execution history \((\d+)\):\s*$")
 _STEP = re.compile(r"^\[(?P<n>\d+)\] (?P<thread>\d+): (?P<event>.*), in (?P<func>[^,]*), "
@@ -116,6 +116,7 @@ class ModelReport:
     prop: str                       # the property in words ("" when the model did not say)
     result: str                     # Relacy's result, e.g. "USER ASSERT FAILED"
     assertion: str                  # the failed expression, when there is one
+    misuse: str = ""                # the stand-in <atomic>'s "invalid memory order for ..."
     steps: list[Step] = field(default_factory=list)
     iteration: int | None = None    # the execution Relacy found it in
 
@@ -132,16 +133,18 @@ def parse(output: str, paths: Paths) -> ModelReport | None:
     start = next((i for i, l in enumerate(lines) if _HISTORY.match(l)), None)
     if start is None:
         return None
-    prop = result = what = ""
+    prop = result = what = misuse = ""
     iteration = None
     for line in lines[:start]:
         if m := _PROPERTY.match(line.strip()):
             prop = m.group("what").strip()
         elif m := _RESULT_LINE.match(line.strip()):
             result, what = m.group("result"), (m.group("what") or "").strip()
+            if (m.group("other") or "").startswith("invalid memory order"):
+                misuse = m.group("other").strip()
         elif m := re.match(r"^iteration: (\d+)$", line.strip()):
             iteration = int(m.group(1))
-    report = ModelReport(prop, result, what, iteration=iteration)
+    report = ModelReport(prop, result, what, misuse, iteration=iteration)
     phase = "run"
     for line in lines[start + 1:]:
         m = _STEP.match(line)
