@@ -148,7 +148,8 @@ void ordered_counter(benchmark::State& state) {
 
 void shared_atomic(benchmark::State& state) {
   static std::atomic<std::uint64_t> shared{0};
-  // The default order: on x86-64 every order of fetch_add is the same lock xadd.
+  // The default order: on x86-64 every order of fetch_add is the same locked add
+  // (its result unused: lock add).
   for (auto _ : state) shared.fetch_add(1);
   state.SetItemsProcessed(state.iterations());
 }
@@ -213,8 +214,9 @@ template <class Slots>
 void own_slot_fetch_add_loop(benchmark::State& state, Slots& slots) {
   std::atomic<std::uint64_t>* mine = &slots[static_cast<std::size_t>(state.thread_index())].value;
   benchmark::DoNotOptimize(mine);
-  // The default order: on x86-64 every order of fetch_add is the same lock xadd
-  // (lessons/06-ordering-benchmarks/asm_orders.md); the locked instruction is what is measured.
+  // The default order: on x86-64 every order of fetch_add is the same locked add (its result
+  // unused: lock add; lessons/06-ordering-benchmarks/asm_orders.md); the locked instruction is
+  // what is measured.
   for (auto _ : state) mine->fetch_add(1);
   state.SetItemsProcessed(state.iterations());
 }

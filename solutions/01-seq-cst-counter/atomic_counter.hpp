@@ -28,8 +28,8 @@ class AtomicCounter {
   // Adds 1. Any thread, any time. Never loses an update, wraps modulo 2^64.
   void increment() noexcept {
     // Solution: one read-modify-write. fetch_add reads, adds and writes as a single
-    // indivisible step (lock xadd on x86-64), so two threads can never both read the same
-    // old value; a load() followed by a store() could, and would lose an increment.
+    // indivisible step (a `lock`-prefixed add on x86-64), so two threads can never both read
+    // the same old value; a load() followed by a store() could, and would lose an increment.
     count_.fetch_add(1);
   }
 

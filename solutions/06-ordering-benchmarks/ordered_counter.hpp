@@ -4,7 +4,8 @@
 // read-modify-write (fetch_add, exchange) uses Order, and get() uses the load order that
 // matches it. It exists so that one benchmark can compare the same counter under relaxed,
 // acq_rel and seq_cst, and so that the lesson can show what each order compiles to. Spoiler
-// for x86-64: all three increments are the same `lock xadd`, so they cost the same there.
+// for x86-64: all three increments are the same locked add (`lock add`; `lock xadd` where
+// the result is used), so they cost the same there.
 //
 // The order changes what an increment publishes, never whether it is lost: every order keeps
 // the RMW atomic, so OrderedCounter<std::memory_order_relaxed> counts exactly like
@@ -34,7 +35,8 @@ class OrderedCounter {
   // The order get() loads with: the strongest load order that Order contains. A load cannot
   // release, so release maps to relaxed and acq_rel to acquire. Passing release or acq_rel to
   // load() is undefined behaviour: g++ -O2 warns (-Winvalid-memory-model), clang 14 says
-  // nothing, and libstdc++ aborts only when built with -D_GLIBCXX_ASSERTIONS.
+  // nothing, and libstdc++ aborts only when built with -D_GLIBCXX_ASSERTIONS (which
+  // -D_GLIBCXX_DEBUG implies).
   [[nodiscard]] static constexpr std::memory_order load_order() noexcept {
     // Solution: drop the release half, keep the acquire half; relaxed, acquire and seq_cst
     // are already valid load orders.

@@ -3,8 +3,8 @@
 // One std::atomic<std::uint64_t> that every thread increments (milestone 1) is exact, but it
 // does not scale: on x86-64 a fetch_add needs its cache line exclusively in the incrementing
 // core's cache, so two cores that both count pass the line back and forth and take turns. The
-// memory order does not help (on x86-64 every fetch_add is the same `lock xadd`); only not
-// sharing the line does.
+// memory order does not help (on x86-64 every order of fetch_add is the same `lock`
+// instruction); only not sharing the line does.
 //
 // ShardedCounter gives each writer thread a slot of its own, alone on its 64-byte cache line:
 // increments touch only the thread's own line, which stays in that core's cache, and get()
@@ -126,9 +126,9 @@ class ShardedCounter {
   // compiler provides __GCC_DESTRUCTIVE_SIZE (GCC 12 does, clang 14 does not), so with clang it
   // does not exist. 64 bytes is the line of every x86-64 CPU and of most AArch64 cores. Two
   // caveats (lesson 6, "Padding: 64 or 128 bytes?"): on cores with 128-byte lines (Apple's
-  // M-series) every adjacent pair of 64-byte slots shares a line, so this padding does nothing
-  // there; and Intel's L2 spatial prefetcher fetches lines in 128-byte aligned pairs, which is
-  // why folly and crossbeam pad to 128 on x86-64.
+  // M-series) every adjacent pair of 64-byte slots shares a line, so this padding only
+  // halves the sharing there; and Intel's L2 spatial prefetcher fetches lines in 128-byte
+  // aligned pairs, which is why folly and crossbeam pad to 128 on x86-64.
   static constexpr std::size_t kCacheLine = 64;
 
   // One thread's share of the count, alone on its cache line.

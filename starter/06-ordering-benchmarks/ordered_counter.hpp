@@ -3,7 +3,8 @@
 // OrderedCounter<Order> is AtomicCounter from milestone 1 with one change: every
 // read-modify-write uses Order, and get() uses the load order that matches it. It exists so that one benchmark can compare the same counter under relaxed,
 // acq_rel and seq_cst, and so that the lesson can show what each order compiles to. Spoiler
-// for x86-64: all three increments are the same `lock xadd`, so they cost the same there.
+// for x86-64: all three increments are the same locked add (`lock add`; `lock xadd` where
+// the result is used), so they cost the same there.
 //
 // The order changes what an increment publishes, never whether it is lost: every order keeps
 // the RMW atomic, so OrderedCounter<std::memory_order_relaxed> counts exactly like
@@ -35,7 +36,7 @@ class OrderedCounter {
   // The order get() loads with: the strongest load order that Order contains. Passing an order
   // that a load cannot take to load() is undefined behaviour: g++ -O2 warns
   // (-Winvalid-memory-model), clang 14 says nothing, and libstdc++ aborts only when built with
-  // -D_GLIBCXX_ASSERTIONS.
+  // -D_GLIBCXX_ASSERTIONS (which -D_GLIBCXX_DEBUG implies).
   [[nodiscard]] static std::memory_order load_order() {
     // TODO: for every Order, the strongest order a load may take that Order contains. Lesson 6,
     // "The exercise" (item 1), and lesson 2, "Happens-before in five rules". Questions: which

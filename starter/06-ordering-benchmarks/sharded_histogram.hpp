@@ -113,8 +113,9 @@ class ShardedHistogram {
 
   // Counts `value` in its bucket and adds it to the sum. Any thread, any time, lock-free;
   // wait-free for a thread with its own slot once it has its index (the first call of a thread
-  // takes one with a CAS loop, in the given code). Never loses an observation. Touches only the calling thread's slot (or, for threads beyond
-  // the slot count, the shared overflow slot).
+  // takes one with a CAS loop, in the given code). Never loses an observation. Touches only
+  // the calling thread's slot (or, for threads beyond the slot count, the shared overflow
+  // slot).
   void record([[maybe_unused]] std::uint64_t value) {
     // TODO: count `value` in its bucket and add it to the sum, in my_slot() (this thread's own
     // slot) or, when that is nullptr, in the overflow slot that several threads share; keep
