@@ -2,13 +2,13 @@
 // the outcomes. Given code: the student writes only the two thread bodies
 // (starter/06-ordering-benchmarks/store_buffering.hpp).
 //
-// Why a harness at all: the weak outcome r1 == r2 == 0 needs both threads to execute their
-// store and load within a few nanoseconds of each other, while each store still sits in its
-// core's store buffer. Two threads that just loop over trials drift apart by microseconds and
-// show almost nothing. So every trial starts at a shared deadline: the leader thread resets the
-// flags, publishes "trial g starts at time T" and both threads spin on the time-stamp counter
-// (synchronized across cores on x86-64) until T, then run their body. The threads are pinned to
-// two different CPUs when the OS lets us, so they really run in parallel.
+// Why a harness at all: the weak outcome r1 == r2 == 0 needs both threads to execute their store
+// and load within a few nanoseconds of each other, while each store still sits in its core's store
+// buffer. Two threads that just loop over trials drift apart by microseconds and show almost
+// nothing. So every trial starts at a shared deadline: the leader thread resets the flags,
+// publishes "trial g starts at time T" and both threads spin on the time-stamp counter (kept in
+// step across cores on current x86-64 CPUs, whose TSC is invariant) until T, then run their body.
+// The threads are pinned to two different CPUs when the OS lets us, so they really run in parallel.
 //
 // Build it WITHOUT ThreadSanitizer (it is a PLAIN_TESTS source): TSan turns every atomic into a
 // call into its runtime, which changes the timing and hides the store buffer.

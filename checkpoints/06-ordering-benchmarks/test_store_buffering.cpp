@@ -74,8 +74,9 @@ TEST_CASE("store buffering seq_cst never shows both flags down") {
                 "the seq_cst variant's bodies saw r1 == r2 == 0 in "
                     << out.weak()
                     << " trials. Which orders do its store and its load really use, and which "
-                       "order forbids a store from passing a later load? (lesson 6, \"When "
-                       "`seq_cst` is really needed: store buffering\")");
+                       "order puts a thread's store and its later load into one total order "
+                       "that both threads agree on? (lesson 6, \"When `seq_cst` is really "
+                       "needed: store buffering\")");
 }
 
 TEST_CASE("store buffering with the fenced variant never shows both flags down") {

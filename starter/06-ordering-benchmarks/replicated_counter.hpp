@@ -13,11 +13,12 @@
 // exchange states in any order, any number of times, and with duplicates or stale copies,
 // converge to the same value once each has (directly or indirectly) seen every other's state.
 //
-// Inside one process every method is lock-free and may run concurrently with every other:
-// local increments from any number of threads are visible at once in value(), and merge()
-// never lowers a slot, so it never loses a local increment that raced it.
-// The data of other replicas is as fresh as the last merge ("stale remote, fresh local"):
-// lessons/06-ordering-benchmarks/replicated-counter.md explains the trade-off.
+// Inside one process every method is lock-free and may run concurrently with every other: local
+// increments from any number of threads are visible at once in value() on the thread that made them
+// (and on any thread that synchronizes with it), and merge() never lowers a slot, so it never loses
+// a local increment that raced it. The data of other replicas is as fresh as the last merge ("stale
+// remote, fresh local"): lessons/06-ordering-benchmarks/replicated-counter.md explains the
+// trade-off.
 //
 // Example:
 //   metrics::GCounter requests({1, 2, 3}, /*self=*/2);   // this process is replica 2 of 3
@@ -213,7 +214,8 @@ class PNCounter {
   PNCounter& operator=(const PNCounter&) = delete;
 
   // add(n) / subtract(n): adds n to this replica's increments / decrements. Any thread,
-  // lock-free, visible at once in value() and state().
+  // lock-free, visible at once in value() and state() on this thread (and on any thread that
+  // synchronizes with it).
   void increment() { add(1); }
   void decrement() { subtract(1); }
   void add(std::uint64_t n) {

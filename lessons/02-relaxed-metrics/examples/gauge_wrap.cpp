@@ -5,7 +5,7 @@
 // dashboard suddenly shows 18 quintillion open connections. A signed gauge shows -1, which is
 // both the truth and an obvious hint at the caller's bug. Atomic arithmetic never has undefined
 // behaviour, signed or not: fetch_sub on std::atomic<std::int64_t> wraps like unsigned would,
-// but only after 2^63 operations, which no server reaches.
+// but only after 2^63 + 1 decrements from 0, which no server reaches.
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
