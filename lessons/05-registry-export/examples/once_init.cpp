@@ -4,14 +4,14 @@
 //   lesson_05_once_init
 //   clang++ -std=c++20 -O2 -S -o - THIS_FILE     the guard the compiler emits (static_config)
 //
-// Go's sync.Once is std::call_once(flag, f); a function-local static is initialized the first
-// time control passes through it, exactly once even with threads racing ([stmt.dcl]: a
-// concurrent caller waits), and the compiler emits the check. 4 threads call each 100,000
-// times; each initializer counts its runs. Last, a callable that throws on its first run: the
-// call is not done, so the next call_once with that flag runs the callable again
-// ([thread.once.callonce] p2; Go's Once.Do counts a panicking f as done). Not under ThreadSanitizer: its pthread_once interceptor
-// (compiler-rt, tsan_interceptors_posix.cpp) marks the flag "running" and has no cleanup for
-// an exception, so the second call would wait forever. Build without a sanitizer to see it:
+// Go's sync.Once is std::call_once(flag, f); a function-local static is initialized the first time
+// control passes through it, exactly once even with threads racing ([stmt.dcl]: a concurrent caller
+// waits), and the compiler emits the check. 4 threads call each 100,000 times; each initializer
+// counts its runs. Last, a callable that throws on its first run: the call is not done, so the next
+// call_once with that flag runs the callable again ([thread.once.callonce] p2; Go's Once.Do counts
+// a panicking f as done). Not under ThreadSanitizer: its pthread_once interceptor (compiler-rt,
+// tsan_interceptors_posix.cpp) marks the flag "running" and has no cleanup for an exception, so the
+// second call would wait forever. Build without a sanitizer to see it:
 //   clang++ -std=c++20 -O2 -pthread THIS_FILE -o build/once_init && build/once_init
 #include <atomic>
 #include <cstdio>
