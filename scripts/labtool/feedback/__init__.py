@@ -40,7 +40,7 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from .assertions import ASSERTION, doctest_failure, text_diff
+from .assertions import ASSERTION, doctest_failure, logged_message, text_diff
 from .catches import headline, likely_mistake
 from .paths import Paths, show_path, source_reader, tidy
 from .model_timeline import model_excerpt, model_headline
@@ -130,7 +130,7 @@ def one_line(output: str, paths: Paths, timed_out: bool = False,
             return tidy(todo.group(1), paths)[:300]
         m = ASSERTION.match(line)
         if m:
-            logged = _logged(lines[i + 1:])
+            logged = logged_message(lines[i + 1:])
             if logged:                    # a CHECK_MESSAGE / INFO says it better than the code
                 return tidy(f"{m.group('where')}: {logged}", paths)[:300]
             what = re.sub(r"\s+is NOT correct!$", "", m.group("what"))
@@ -140,22 +140,6 @@ def one_line(output: str, paths: Paths, timed_out: bool = False,
     kept = [l.strip() for l in output.splitlines() if l.strip() and not l.startswith("[doctest]")
             and not re.match(r"^=+$", l)]
     return tidy(kept[-1], paths)[:160] if kept else "failed without output"
-
-
-def _logged(after: list[str]) -> str:
-    """The text doctest logged with a failed assertion (its "  logged: " block: INFO and
-    CHECK_MESSAGE lines), joined; "" when there is none."""
-    out = []
-    for line in after:
-        if not out and line.startswith("  values: "):
-            continue
-        if not out and line.startswith("  logged: "):
-            out.append(line[len("  logged: "):].strip())
-        elif out and line.startswith(" " * 10) and line.strip():
-            out.append(line.strip())
-        else:
-            break
-    return "; ".join(out)
 
 
 def tail(output: str, lines: int = 12) -> str:

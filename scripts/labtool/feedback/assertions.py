@@ -82,25 +82,48 @@ def doctest_failure(output: str, paths: Paths) -> str:
             continue
         out.append(tidy(lines[i], paths))
         expression = re.sub(r"\s+is NOT correct!$", "", m.group("what"))
-        i += 1
-        block: list[str] = []
-        while i < len(lines) and not ASSERTION.match(lines[i]) \
-                and not lines[i].startswith("=====") and not lines[i].startswith("[doctest]"):
-            block.append(lines[i])
-            i += 1
+        block = _block(lines[i + 1:])
+        i += 1 + len(block)
         out.extend(_assertion_details(block, expression, paths))
     return "\n".join(out).rstrip()
 
 
-def _assertion_details(block: list[str], expression: str, paths: Paths) -> list[str]:
-    """The values and logged lines below one failed assertion."""
+def _block(after: list[str]) -> list[str]:
+    """The lines below one failed assertion that belong to it (up to the next assertion, the
+    next test case's rule, or doctest's summary)."""
+    block: list[str] = []
+    for line in after:
+        if ASSERTION.match(line) or line.startswith(("=====", "[doctest]")):
+            break
+        block.append(line)
+    return block
+
+
+def _split(block: list[str]) -> tuple[str, str]:
+    """A failed assertion's block as (values, logged): its "values:" lines and its "logged:"
+    lines (INFO, CAPTURE and CHECK_MESSAGE text)."""
     text = "\n".join(block).rstrip("\n")
-    values, logged = text, ""
     at = text.find("\n  logged: ")
     if text.lstrip().startswith("logged: "):
-        values, logged = "", text
-    elif at >= 0:
-        values, logged = text[:at], text[at + 1:]
+        return "", text
+    if at >= 0:
+        return text[:at], text[at + 1:]
+    return text, ""
+
+
+def logged_message(after: list[str]) -> str:
+    """What doctest logged with the failed assertion whose following lines are `after`, as one
+    line ("; " between its lines); "" when it logged nothing."""
+    _, logged = _split(_block(after))
+    parts = [l.strip() for l in logged.splitlines() if l.strip()]
+    if parts:
+        parts[0] = parts[0][len("logged: "):].strip()
+    return "; ".join(parts)
+
+
+def _assertion_details(block: list[str], expression: str, paths: Paths) -> list[str]:
+    """The values and logged lines below one failed assertion."""
+    values, logged = _split(block)
     out = []
     if values.strip():
         diff = text_diff(values, expression)

@@ -75,14 +75,19 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
+def _failing_at(report: ModelReport) -> str:
+    """file:line of the step where the execution failed; "" when Relacy gave none."""
+    failing = next((s for s in report.steps if s.kind == "result"), None)
+    return f"{failing.path}:{failing.line}" if failing is not None and failing.path else ""
+
+
 def model_headline(output: str, paths: Paths) -> str:
     """A violated model in one line: the property, and the student's first stale load."""
     report = parse(output, paths)
     if report is None:
         return "the model check failed without a history"
     if report.misuse:
-        failing = next((s for s in report.steps if s.kind == "result"), None)
-        at = f" at {failing.path}:{failing.line}" if failing is not None and failing.path else ""
+        at = f" at {where}" if (where := _failing_at(report)) else ""
         return (f"model check: {report.misuse}{at}: the operation may not take that order "
                 "([atomics.types.operations], Preconditions)")[:300]
     what = report.prop or report.assertion or RESULTS.get(report.result, report.result)
@@ -110,13 +115,13 @@ def model_excerpt(output: str, paths: Paths) -> str:
         out.append(f"Model check failed: {report.prop}")
     else:
         out.append("Model check failed: " + RESULTS.get(report.result, report.result.lower()))
-    failing = next((s for s in steps if s.kind == "result"), None)
+    where = _failing_at(report)
     if report.misuse:
-        at = f" at {failing.path}:{failing.line}" if failing is not None and failing.path else ""
+        at = f" at {where}" if where else ""
         out.append(f"What went wrong: {report.misuse}{at}, in this execution (the model stops "
                    "there, before its own check):")
     elif report.assertion:
-        at = f" ({failing.path}:{failing.line})" if failing is not None and failing.path else ""
+        at = f" ({where})" if where else ""
         out.append(f"The model's check `{report.assertion}` failed{at} in this execution, "
                    "which Relacy's model of C++ allows (docs/model-checks.md):")
     elif report.result:
@@ -242,9 +247,9 @@ def _questions(report: ModelReport, stale: list[Stale], lost, label: dict[int, i
         out.append("An atomic operation was called with a memory order it may not take: "
                    "undefined behaviour, whatever the execution ([atomics.types.operations] "
                    "lists each operation's valid orders under Preconditions; g++ -O2 warns with "
-                   "-Winvalid-memory-model, clang 14 emits such a load or store as relaxed). Ask: which "
-                   "orders may this operation take, and which order did your code compute "
-                   "for it here?")
+                   "-Winvalid-memory-model, clang 14 emits such a load or store as relaxed). "
+                   "Ask: which orders may this operation take, and which order did your code "
+                   "compute for it here?")
         return out
     if stale:
         st = stale[0]
